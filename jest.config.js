@@ -1,0 +1,19 @@
+// Jest projects mirror the test layers of STYLE.md: unit specs beside the code
+// use the in-memory runtime driver; integration tests drive the real app over a
+// real SQLite file in a temporary directory.
+/** @type {import('ts-jest').TsJestTransformerOptions} */
+const tsJest = { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true };
+
+const base = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['ts-jest', tsJest] },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    { ...base, displayName: 'unit', testMatch: ['<rootDir>/server/src/**/*.spec.ts'] },
+    { ...base, displayName: 'integration', testMatch: ['<rootDir>/server/test/integration/**/*.test.ts'] },
+  ],
+};

@@ -1,0 +1,17 @@
+/** Tells Express and passport what `req.user` is, and gives every request its id and logger. */
+import type { Logger } from '../logging/logger';
+import type { User as PlatformUser } from '../services/user.service';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+    interface User extends PlatformUser {}
+    interface Request {
+      id: string;
+      log: Logger;
+    }
+  }
+}
+
+export {};

@@ -1,0 +1,71 @@
+/**
+ * express-session store on the platform's SQLite database. The user id is
+ * lifted out of passport's session data into its own column, so disabling a
+ * user can end all of their sessions with one delete.
+ */
+import session from 'express-session';
+import type { SessionRepository } from '../repositories/session.repository';
+
+type Callback<T = void> = (error?: unknown, value?: T) => void;
+
+interface PassportSessionData {
+  passport?: { user?: unknown };
+}
+
+/** Don't rewrite a row on every request just to push its expiry out by seconds. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export class SqliteSessionStore extends session.Store {
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly sessions: SessionRepository,
+    private readonly ttlMs: number,
+  ) {
+    super();
+    this.sweeper = setInterval(() => this.sessions.deleteExpired(), 15 * 60_000);
+    this.sweeper.unref();
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  private expiry(data: session.SessionData): Date {
+    const cookieExpiry = data.cookie?.expires ? new Date(data.cookie.expires).getTime() : Number.NaN;
+    return new Date(Number.isFinite(cookieExpiry) ? cookieExpiry : Date.now() + this.ttlMs);
+  }
+
+  override get(sid: string, callback: Callback<session.SessionData | null>): void {
+    this.settle(callback, () => {
+      const data = this.sessions.find(sid);
+      return data === undefined ? null : (JSON.parse(data) as session.SessionData);
+    });
+  }
+
+  override set(sid: string, data: session.SessionData, callback?: Callback): void {
+    this.settle(callback, () => {
+      const userId = (data as PassportSessionData).passport?.user;
+      this.sessions.save(sid, typeof userId === 'number' ? userId : null, JSON.stringify(data), this.expiry(data));
+    });
+  }
+
+  override touch(sid: string, data: session.SessionData, callback?: Callback): void {
+    this.settle(callback, () => this.sessions.touch(sid, this.expiry(data), TOUCH_INTERVAL_MS));
+  }
+
+  override destroy(sid: string, callback?: Callback): void {
+    this.settle(callback, () => this.sessions.delete(sid));
+  }
+
+  private settle<T>(callback: Callback<T> | undefined, work: () => T): void {
+    let value: T;
+    try {
+      value = work();
+    } catch (error) {
+      callback?.(error);
+      return;
+    }
+    callback?.(undefined, value);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The only reader of process.env. Parses every declared setting, fails fast
+ * with a message naming each bad variable, and hands out a frozen object.
+ */
+import path from 'node:path';
+import { serverSettings, type SettingDeclaration } from './settings';
+
+type Settings = typeof serverSettings;
+type ParsedSettings = { readonly [K in keyof Settings]: Settings[K] extends SettingDeclaration<infer T> ? T : never };
+
+export type Config = ParsedSettings & {
+  readonly logFormat: 'json' | 'pretty';
+  readonly databaseFile: string;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseSetting<T>(declaration: SettingDeclaration<T>, env: NodeJS.ProcessEnv): { value?: T; problem?: string } {
+  const given = env[declaration.env];
+  const raw = given === undefined || given === '' ? declaration.default : given;
+  const result = declaration.schema.safeParse(raw);
+  if (result.success) return { value: result.data };
+  const reason = result.error.issues.map((issue) => issue.message).join('; ');
+  const shown = declaration.secret || raw === undefined ? '' : ` (got "${raw}")`;
+  return { problem: `${declaration.env}: ${reason}${shown}. ${declaration.help}` };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, declaration] of Object.entries(serverSettings) as [string, SettingDeclaration<unknown>][]) {
+    const { value, problem } = parseSetting(declaration, env);
+    if (problem) problems.push(problem);
+    else values[key] = value;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const parsed = values as ParsedSettings;
+  return Object.freeze({
+    ...parsed,
+    logFormat: parsed.logFormat ?? (parsed.nodeEnv === 'production' ? 'json' : 'pretty'),
+    databaseFile: path.join(parsed.dataDir, 'crewclaw.db'),
+  });
+}

@@ -1,0 +1,4 @@
+/** Every table, for drizzle-kit and the typed client. */
+export * from './users.table';
+export * from './sessions.table';
+export * from './audit-log.table';

@@ -1,0 +1,75 @@
+/**
+ * Builds the Express app from ready-made services: middleware order, the API
+ * routes, the web UI, and the one error handler. Nothing here reads config or
+ * opens resources; the composition root (platform.ts) does that.
+ */
+import express, { type RequestHandler } from 'express';
+import helmet from 'helmet';
+import type { Csrf } from '../auth/csrf';
+import type { PassportInstance } from '../auth/passport';
+import type { Logger } from '../logging/logger';
+import type { AuditService } from '../services/audit.service';
+import type { AuthService } from '../services/auth.service';
+import type { SetupService } from '../services/setup.service';
+import type { UserService } from '../services/user.service';
+import { apiNotFound, errorHandler } from './error-handler';
+import { requestId } from './request-id';
+import { requestLog } from './request-log';
+import { auditRoutes } from './routes/audit.routes';
+import { authRoutes } from './routes/auth.routes';
+import { healthRoutes } from './routes/health.routes';
+import { meRoutes } from './routes/me.routes';
+import { setupRoutes } from './routes/setup.routes';
+import { usersRoutes } from './routes/users.routes';
+import { staticWeb } from './static-web';
+
+export interface AppDependencies {
+  logger: Logger;
+  publicUrl: string;
+  trustProxy: boolean | number | string[];
+  jsonBodyLimitBytes: number;
+  session: RequestHandler;
+  passport: PassportInstance;
+  csrf: Csrf;
+  loginRateLimit: RequestHandler[];
+  isReady: () => boolean;
+  services: { auth: AuthService; users: UserService; setup: SetupService; audit: AuditService };
+  webDir?: string;
+}
+
+export function createApp(deps: AppDependencies): express.Express {
+  const app = express();
+  app.set('trust proxy', deps.trustProxy);
+  app.set('x-powered-by', false);
+  app.set('etag', false);
+
+  app.use(requestId(deps.logger));
+  app.use(requestLog);
+  // Over plain http (a homelab box, a laptop) HSTS and upgrade-insecure-requests would break the UI.
+  const https = deps.publicUrl.startsWith('https:');
+  app.use(
+    helmet({
+      strictTransportSecurity: https,
+      contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } },
+    }),
+  );
+
+  const api = express.Router();
+  api.use(healthRoutes(deps.isReady));
+  api.use(express.json({ limit: deps.jsonBodyLimitBytes }));
+  api.use(deps.session);
+  api.use(deps.passport.initialize());
+  api.use(deps.passport.session());
+  api.use(deps.csrf.protect);
+  api.use('/setup', setupRoutes(deps.services.setup, deps.csrf));
+  api.use('/auth', authRoutes({ auth: deps.services.auth, passport: deps.passport, csrf: deps.csrf, loginRateLimit: deps.loginRateLimit }));
+  api.use('/me', meRoutes(deps.services.users, deps.csrf));
+  api.use('/users', usersRoutes(deps.services.users));
+  api.use('/audit', auditRoutes(deps.services.audit));
+  api.use(apiNotFound);
+
+  app.use('/api', api);
+  app.use(staticWeb(deps.webDir));
+  app.use(errorHandler);
+  return app;
+}

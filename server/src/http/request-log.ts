@@ -1,0 +1,21 @@
+/**
+ * One log line per request, written when the response finishes. Only what is
+ * safe to keep: no headers, no bodies, sensitive query parameters redacted.
+ */
+import type { RequestHandler } from 'express';
+import { redactUrl } from '../logging/redact';
+
+export const requestLog: RequestHandler = (req, res, next) => {
+  const started = process.hrtime.bigint();
+  res.on('finish', () => {
+    req.log.info('request', {
+      method: req.method,
+      url: redactUrl(req.originalUrl),
+      status: res.statusCode,
+      durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+      userId: req.user?.id,
+      ip: req.ip,
+    });
+  });
+  next();
+};

@@ -1,0 +1,37 @@
+/**
+ * Keeps secrets out of logs. Anything under a key that names a password, token,
+ * secret, cookie, session or Authorization header is replaced, however deep.
+ */
+export const REDACTED = '[redacted]';
+
+const SENSITIVE_KEY = /pass(word)?|secret|token|cookie|authorization|api[-_]?key|session|credential/i;
+
+export function isSensitiveKey(key: string): boolean {
+  return SENSITIVE_KEY.test(key);
+}
+
+export function redact(value: unknown, seen = new WeakSet<object>()): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value)) return '[circular]';
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((item) => redact(item, seen));
+  if (value instanceof Error) {
+    return { name: value.name, message: value.message, stack: value.stack };
+  }
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    copy[key] = isSensitiveKey(key) ? REDACTED : redact(item, seen);
+  }
+  return copy;
+}
+
+/** Redacts sensitive query parameters, so a logged URL never carries a token. */
+export function redactUrl(url: string): string {
+  const queryStart = url.indexOf('?');
+  if (queryStart === -1) return url;
+  const params = new URLSearchParams(url.slice(queryStart + 1));
+  for (const key of [...params.keys()]) {
+    if (isSensitiveKey(key)) params.set(key, REDACTED);
+  }
+  return `${url.slice(0, queryStart)}?${params.toString()}`;
+}

@@ -1,0 +1,75 @@
+/**
+ * The composition root: from config, a logger and an open database, build the
+ * repositories, services and the HTTP app. main.ts, the admin CLI and the
+ * integration tests all assemble the platform here, the same way.
+ */
+import type express from 'express';
+import { createCsrf } from './auth/csrf';
+import { createLoginRateLimit } from './auth/login-rate-limit';
+import { createPassport } from './auth/passport';
+import { createSessionMiddleware } from './auth/session';
+import type { Config } from './config/config';
+import { resolveSessionSecret } from './config/session-secret';
+import { isDatabaseAlive, type DatabaseHandle } from './db/client';
+import { migrationStatus } from './db/migrate';
+import { createApp } from './http/app';
+import type { Logger } from './logging/logger';
+import { AuditRepository } from './repositories/audit.repository';
+import { SessionRepository } from './repositories/session.repository';
+import { UserRepository } from './repositories/user.repository';
+import { AuditService } from './services/audit.service';
+import { AuthService } from './services/auth.service';
+import { PasswordHasher } from './services/password-hasher';
+import { SetupService } from './services/setup.service';
+import { UserService } from './services/user.service';
+
+export function createServices(database: DatabaseHandle) {
+  const users = new UserRepository(database.db);
+  const sessions = new SessionRepository(database.db);
+  const hasher = new PasswordHasher();
+  const audit = new AuditService(new AuditRepository(database.db));
+  return {
+    repositories: { users, sessions },
+    audit,
+    auth: new AuthService(users, hasher, audit),
+    users: new UserService(users, sessions, hasher, audit),
+    setup: new SetupService(users, hasher, audit),
+  };
+}
+
+export interface Platform {
+  app: express.Express;
+  close(): void;
+}
+
+export function createPlatform(config: Config, logger: Logger, database: DatabaseHandle, options: { webDir?: string } = {}): Platform {
+  const services = createServices(database);
+  const { middleware: session, store } = createSessionMiddleware({
+    secret: resolveSessionSecret(config),
+    ttlHours: config.sessionTtlHours,
+    sessions: services.repositories.sessions,
+  });
+  const isReady = () => {
+    if (!isDatabaseAlive(database)) return false;
+    const status = migrationStatus(database);
+    return status.pending === 0 && status.unknown === 0;
+  };
+  const app = createApp({
+    logger,
+    publicUrl: config.publicUrl,
+    trustProxy: config.trustProxy,
+    jsonBodyLimitBytes: config.jsonBodyLimitBytes,
+    session,
+    passport: createPassport(services.auth, services.users),
+    csrf: createCsrf(config.publicUrl),
+    loginRateLimit: createLoginRateLimit({
+      windowMinutes: config.loginWindowMinutes,
+      maxFailuresPerIp: config.loginMaxFailuresPerIp,
+      maxFailuresPerUsername: config.loginMaxFailuresPerUsername,
+    }),
+    isReady,
+    services,
+    webDir: options.webDir,
+  });
+  return { app, close: () => store.close() };
+}

@@ -1,0 +1,23 @@
+/** Turns zod's verdict on untrusted input into a ValidationError naming each field. */
+import type { z } from 'zod';
+import { ValidationError, type FieldError } from '../errors/app-error';
+
+function fieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.flatMap((issue): FieldError[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: [...issue.path, key].join('.'), message: 'is not a known field' }));
+    }
+    const field = issue.path.join('.');
+    if (field === '') return [{ field: '(body)', message: issue.message }];
+    return [{ field, message: issue.input === undefined ? 'is required' : issue.message }];
+  });
+}
+
+export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unknown): z.output<Schema> {
+  if (input === undefined || input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new ValidationError([{ field: '(body)', message: 'must be a JSON object' }]);
+  }
+  const result = schema.safeParse(input);
+  if (!result.success) throw new ValidationError(fieldErrors(result.error));
+  return result.data;
+}
