@@ -2,7 +2,7 @@
 // use the in-memory runtime driver; integration tests drive the real app over a
 // real SQLite file in a temporary directory.
 /** @type {import('ts-jest').TsJestTransformerOptions} */
-const tsJest = { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true };
+const tsJest = { tsconfig: '<rootDir>/tsconfig.json' };
 
 const base = {
   testEnvironment: 'node',

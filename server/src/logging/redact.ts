@@ -2,6 +2,8 @@
  * Keeps secrets out of logs. Anything under a key that names a password, token,
  * secret, cookie, session or Authorization header is replaced, however deep.
  */
+import { types } from 'node:util';
+
 export const REDACTED = '[redacted]';
 
 const SENSITIVE_KEY = /pass(word)?|secret|token|cookie|authorization|api[-_]?key|session|credential/i;
@@ -15,7 +17,8 @@ export function redact(value: unknown, seen = new WeakSet<object>()): unknown {
   if (seen.has(value)) return '[circular]';
   seen.add(value);
   if (Array.isArray(value)) return value.map((item) => redact(item, seen));
-  if (value instanceof Error) {
+  // isNativeError also knows errors from other realms (native addons, vm contexts).
+  if (value instanceof Error || types.isNativeError(value)) {
     return { name: value.name, message: value.message, stack: value.stack };
   }
   const copy: Record<string, unknown> = {};

@@ -2,14 +2,18 @@
 import type { z } from 'zod';
 import { ValidationError, type FieldError } from '../errors/app-error';
 
-function fieldErrors(error: z.ZodError): FieldError[] {
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined), input);
+}
+
+function fieldErrors(error: z.ZodError, input: unknown): FieldError[] {
   return error.issues.flatMap((issue): FieldError[] => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({ field: [...issue.path, key].join('.'), message: 'is not a known field' }));
     }
     const field = issue.path.join('.');
     if (field === '') return [{ field: '(body)', message: issue.message }];
-    return [{ field, message: issue.input === undefined ? 'is required' : issue.message }];
+    return [{ field, message: valueAt(input, issue.path) === undefined ? 'is required' : issue.message }];
   });
 }
 
@@ -18,6 +22,6 @@ export function parseInput<Schema extends z.ZodType>(schema: Schema, input: unkn
     throw new ValidationError([{ field: '(body)', message: 'must be a JSON object' }]);
   }
   const result = schema.safeParse(input);
-  if (!result.success) throw new ValidationError(fieldErrors(result.error));
+  if (!result.success) throw new ValidationError(fieldErrors(result.error, input));
   return result.data;
 }

@@ -1,0 +1,46 @@
+import { setupAdmin, startTestPlatform, userCount, type TestPlatform } from './support/test-platform';
+
+describe('CSRF protection', () => {
+  let test: TestPlatform;
+  beforeEach(() => {
+    test = startTestPlatform({ PUBLIC_URL: 'https://crew.example.test' });
+  });
+  afterEach(() => test.close());
+
+  it('refuses a signed-in write without the token, or with a wrong one, and changes nothing', async () => {
+    const admin = await setupAdmin(test);
+    const newUser = { username: 'bob', password: 'bob-password' };
+    const missing = await admin.agent.post('/api/users').send(newUser).expect(403);
+    expect(missing.body.error.code).toBe('csrf_invalid');
+    const wrong = await admin.agent.post('/api/users').set('X-CSRF-Token', 'not-the-token').send(newUser).expect(403);
+    expect(wrong.body.error.code).toBe('csrf_invalid');
+    await admin.agent.post('/api/auth/logout').expect(403);
+    expect(userCount(test)).toBe(1);
+
+    await admin.agent.post('/api/users').set('X-CSRF-Token', admin.csrfToken).send(newUser).expect(201);
+    expect(userCount(test)).toBe(2);
+  });
+
+  it('does not accept one session\'s token in another session', async () => {
+    const admin = await setupAdmin(test);
+    const other = await test.request().post('/api/auth/login').send({ username: 'admin', password: 'admin-password-1' }).expect(200);
+    expect(other.body.csrfToken).not.toBe(admin.csrfToken);
+    const otherAgentToken = other.body.csrfToken as string;
+    await admin.agent.post('/api/users').set('X-CSRF-Token', otherAgentToken).send({ username: 'bob', password: 'bob-password' }).expect(403);
+  });
+
+  it('refuses cross-site sign-in and setup attempts from a browser', async () => {
+    const evil = await test.request().post('/api/setup').set('Origin', 'https://evil.example').send({ username: 'admin', password: 'admin-password-1' }).expect(403);
+    expect(evil.body.error.code).toBe('csrf_invalid');
+    await test.request().post('/api/setup').set('Sec-Fetch-Site', 'cross-site').send({ username: 'admin', password: 'admin-password-1' }).expect(403);
+    expect(userCount(test)).toBe(0);
+
+    await test.request().post('/api/setup').set('Origin', 'https://crew.example.test').send({ username: 'admin', password: 'admin-password-1' }).expect(201);
+    await test.request().post('/api/auth/login').set('Origin', 'https://evil.example').send({ username: 'admin', password: 'admin-password-1' }).expect(403);
+  });
+
+  it('lets reads through without a token', async () => {
+    const admin = await setupAdmin(test);
+    await admin.agent.get('/api/users').expect(200);
+  });
+});
