@@ -7,13 +7,14 @@ import { deploymentSettings, serverSettings, type SettingDeclaration } from './s
 const allServerSettings = (): SettingDeclaration<unknown>[] => Object.values(serverSettings);
 
 function envLines(declaration: SettingDeclaration<unknown>): string[] {
-  const assignment = declaration.default === undefined ? `# ${declaration.env}=` : `${declaration.env}=${declaration.default}`;
-  return [`# ${declaration.help}`, assignment, ''];
+  // Commented out: a copied .env changes nothing until a line is uncommented on purpose.
+  return [`# ${declaration.help}`, `# ${declaration.env}=${declaration.default ?? ''}`, ''];
 }
 
 export function renderEnvExample(): string {
   return [
-    '# CrewClaw settings. Copy this file to .env and change what you need.',
+    '# CrewClaw settings. Copy this file to .env, uncomment and change what you need.',
+    '# Each commented line shows the default.',
     '# docker compose reads .env for both sections; the control plane reads the first.',
     '# Generated from server/src/config/settings.ts by `npm run config:docs`; edit there.',
     '',

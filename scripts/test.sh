@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The one test command (README; .ci/run calls it). Installs what the tests need
+# when it is missing, idempotently and fast when already there, then runs
+# `npm test`: lint, type checks, unit, integration and browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# npm packages: reinstall only when package-lock.json changed since the last install.
+lock_hash=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.crewclaw-lock 2>/dev/null)" != "$lock_hash" ]; then
+  log "Installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund
+  echo "$lock_hash" > node_modules/.crewclaw-lock
+fi
+
+# Debian's Chromium drives the browser tests (no browser downloads are possible here).
+if [ ! -x /usr/bin/chromium ]; then
+  log "Installing Chromium for the browser tests"
+  apt_install chromium fonts-noto-cjk
+fi
+
+log "Running the tests"
+npm test

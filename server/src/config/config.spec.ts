@@ -1,0 +1,54 @@
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('gives every setting its documented default', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      nodeEnv: 'production',
+      logFormat: 'json',
+      port: 3000,
+      host: '0.0.0.0',
+      trustProxy: false,
+      sessionSecret: undefined,
+      databaseFile: 'data/crewclaw.db',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads readable logs in development unless told otherwise', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).logFormat).toBe('pretty');
+    expect(loadConfig({ NODE_ENV: 'development', LOG_FORMAT: 'json' }).logFormat).toBe('json');
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(3000);
+  });
+
+  it.each([
+    ['false', false],
+    ['true', true],
+    ['2', 2],
+    ['loopback, 10.0.0.0/8', ['loopback', '10.0.0.0/8']],
+  ])('parses TRUST_PROXY=%s', (raw, parsed) => {
+    expect(loadConfig({ TRUST_PROXY: raw }).trustProxy).toEqual(parsed);
+  });
+
+  it('strips a trailing slash from PUBLIC_URL', () => {
+    expect(loadConfig({ PUBLIC_URL: 'https://crew.example.com/' }).publicUrl).toBe('https://crew.example.com');
+  });
+
+  it('names every bad variable at once, with its help, and never echoes a secret', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: '70000', PUBLIC_URL: 'ftp://x', TRUST_PROXY: 'some proxy', SESSION_SECRET: 'hunter2' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems.map((problem) => problem.split(':')[0])).toEqual(['PORT', 'PUBLIC_URL', 'TRUST_PROXY', 'SESSION_SECRET']);
+    expect(problems.join('\n')).toContain('(got "70000")');
+    expect(problems.join('\n')).toContain('TCP port the control plane listens on.');
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+});
