@@ -1,5 +1,4 @@
-/** Tells Express and passport what `req.user` is, and gives every request its id and logger. */
-import type { Logger } from '../logging/logger';
+/** Tells Express and passport what `req.user` is, and that every request has an id. */
 import type { User as PlatformUser } from '../services/user.service';
 
 declare global {
@@ -9,7 +8,6 @@ declare global {
     interface User extends PlatformUser {}
     interface Request {
       id: string;
-      log: Logger;
     }
   }
 }

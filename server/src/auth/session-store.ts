@@ -14,9 +14,13 @@ interface PassportSessionData {
 
 /** Don't rewrite a row on every request just to push its expiry out by seconds. */
 const TOUCH_INTERVAL_MS = 60_000;
+/** Bounds the memory of recent touches; past it the map starts over (costing one write per session). */
+const MAX_REMEMBERED_TOUCHES = 10_000;
 
 export class SqliteSessionStore extends session.Store {
   private readonly sweeper: NodeJS.Timeout;
+  /** sid -> expiry last written, so most requests skip the database entirely on touch. */
+  private readonly lastTouch = new Map<string, number>();
 
   constructor(
     private readonly sessions: SessionRepository,
@@ -51,10 +55,17 @@ export class SqliteSessionStore extends session.Store {
   }
 
   override touch(sid: string, data: session.SessionData, callback?: Callback): void {
-    this.settle(callback, () => this.sessions.touch(sid, this.expiry(data), TOUCH_INTERVAL_MS));
+    this.settle(callback, () => {
+      const expiresAt = this.expiry(data).getTime();
+      if (expiresAt - (this.lastTouch.get(sid) ?? 0) < TOUCH_INTERVAL_MS) return;
+      if (this.lastTouch.size >= MAX_REMEMBERED_TOUCHES) this.lastTouch.clear();
+      this.lastTouch.set(sid, expiresAt);
+      this.sessions.touch(sid, new Date(expiresAt), TOUCH_INTERVAL_MS);
+    });
   }
 
   override destroy(sid: string, callback?: Callback): void {
+    this.lastTouch.delete(sid);
     this.settle(callback, () => this.sessions.delete(sid));
   }
 

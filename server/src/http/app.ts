@@ -43,8 +43,8 @@ export function createApp(deps: AppDependencies): express.Express {
   app.set('x-powered-by', false);
   app.set('etag', false);
 
-  app.use(requestId(deps.logger));
-  app.use(requestLog);
+  app.use(requestId());
+  app.use(requestLog(deps.logger));
   // Over plain http (a homelab box, a laptop) HSTS and upgrade-insecure-requests would break the UI.
   const https = deps.publicUrl.startsWith('https:');
   app.use(
@@ -70,6 +70,6 @@ export function createApp(deps: AppDependencies): express.Express {
 
   app.use('/api', api);
   app.use(staticWeb(deps.webDir));
-  app.use(errorHandler);
+  app.use(errorHandler(deps.logger));
   return app;
 }

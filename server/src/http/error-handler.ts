@@ -4,6 +4,7 @@
  * Unknown errors become a generic 500; their stack goes to the log only.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from '../logging/logger';
 import { AppError, NotFoundError } from '../errors/app-error';
 
 interface BodyParserError {
@@ -35,15 +36,15 @@ export const apiNotFound: RequestHandler = () => {
   throw new NotFoundError('API route');
 };
 
-export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
+export const errorHandler = (logger: Logger): ErrorRequestHandler => (error: unknown, req, res, _next) => {
   const known = error instanceof AppError ? error : isBodyParserError(error) ? fromBodyParser(error) : undefined;
   if (!known) {
-    req.log.error('unhandled error', { error });
+    logger.error('unhandled error', { requestId: req.id, error });
     res.status(500).json({ error: { code: 'internal', message: 'Something went wrong on our side. The request id in X-Request-Id helps an admin find it in the log.' } });
     return;
   }
-  if (known.status >= 500) req.log.error(known.message, { code: known.code, detail: known.detail, cause: known.cause });
-  else if (known.detail) req.log.info(known.message, { code: known.code, detail: known.detail });
+  if (known.status >= 500) logger.error(known.message, { requestId: req.id, code: known.code, detail: known.detail, cause: known.cause });
+  else if (known.detail) logger.info(known.message, { requestId: req.id, code: known.code, detail: known.detail });
   for (const [name, value] of Object.entries(known.options.headers ?? {})) res.setHeader(name, value);
   res.status(known.status).json({ error: { code: known.code, message: known.message, ...(known.fields && { fields: known.fields }) } });
 };

@@ -3,12 +3,14 @@
  * safe to keep: no headers, no bodies, sensitive query parameters redacted.
  */
 import type { RequestHandler } from 'express';
+import type { Logger } from '../logging/logger';
 import { redactUrl } from '../logging/redact';
 
-export const requestLog: RequestHandler = (req, res, next) => {
+export const requestLog = (logger: Logger): RequestHandler => (req, res, next) => {
   const started = process.hrtime.bigint();
   res.on('finish', () => {
-    req.log.info('request', {
+    logger.info('request', {
+      requestId: req.id,
       method: req.method,
       url: redactUrl(req.originalUrl),
       status: res.statusCode,

@@ -1,18 +1,34 @@
 /** Server-side session rows behind the express-session store. */
-import { and, eq, gt, lt, lte, ne } from 'drizzle-orm';
+import { and, eq, gt, lt, lte, ne, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { sessions } from '../db/schema';
 
+// find and touch run on every signed-in request: prepared once, not rebuilt and re-parsed each time.
+function prepareHotQueries(db: Db) {
+  return {
+    find: db
+      .select({ data: sessions.data })
+      .from(sessions)
+      .where(and(eq(sessions.sid, sql.placeholder('sid')), gt(sessions.expiresAt, sql.placeholder('now'))))
+      .prepare(),
+    touch: db
+      .update(sessions)
+      .set({ expiresAt: sql`${sql.placeholder('expiresAt')}` })
+      .where(and(eq(sessions.sid, sql.placeholder('sid')), lt(sessions.expiresAt, sql.placeholder('movedBefore'))))
+      .prepare(),
+  };
+}
+
 export class SessionRepository {
-  constructor(private readonly db: Db) {}
+  private readonly hot: ReturnType<typeof prepareHotQueries>;
+
+  constructor(private readonly db: Db) {
+    this.hot = prepareHotQueries(db);
+  }
 
   /** The session's serialized data, unless it is missing or expired. */
   find(sid: string, now = new Date()): string | undefined {
-    return this.db
-      .select({ data: sessions.data })
-      .from(sessions)
-      .where(and(eq(sessions.sid, sid), gt(sessions.expiresAt, now)))
-      .get()?.data;
+    return this.hot.find.get({ sid, now: now.getTime() })?.data;
   }
 
   save(sid: string, userId: number | null, data: string, expiresAt: Date): void {
@@ -25,11 +41,7 @@ export class SessionRepository {
 
   /** Moves the expiry out, skipping the write when it would move less than `minStepMs`. */
   touch(sid: string, expiresAt: Date, minStepMs = 0): void {
-    this.db
-      .update(sessions)
-      .set({ expiresAt })
-      .where(and(eq(sessions.sid, sid), lt(sessions.expiresAt, new Date(expiresAt.getTime() - minStepMs))))
-      .run();
+    this.hot.touch.run({ sid, expiresAt: expiresAt.getTime(), movedBefore: expiresAt.getTime() - minStepMs });
   }
 
   delete(sid: string): void {

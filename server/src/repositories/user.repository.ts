@@ -1,5 +1,5 @@
 /** Users in SQLite. The only place user rows are read or written. */
-import { and, asc, count, eq } from 'drizzle-orm';
+import { and, asc, count, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { users, type USER_ROLES } from '../db/schema';
 import { ConflictError } from '../errors/app-error';
@@ -19,10 +19,15 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 export class UserRepository {
-  constructor(private readonly db: Db) {}
+  // Every signed-in request looks its user up by id: prepared once.
+  private readonly byId;
+
+  constructor(private readonly db: Db) {
+    this.byId = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare();
+  }
 
   findById(id: number): UserRecord | undefined {
-    return this.db.select().from(users).where(eq(users.id, id)).get();
+    return this.byId.get({ id });
   }
 
   findByUsername(username: string): UserRecord | undefined {
