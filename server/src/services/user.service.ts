@@ -91,7 +91,7 @@ export class UserService {
     if (!existing) throw new NotFoundError('user');
     if (context.actor?.id === id) {
       this.audit.record(context, 'user.delete', existing.username, 'failure', { reason: 'self' });
-      throw new ConflictError('You cannot delete your own account.');
+      throw new ConflictError('You cannot delete your own account.', { code: 'own_account' });
     }
     this.assertAdminsRemain(context, 'user.delete', existing, { disabled: true });
     this.users.delete(id);
@@ -129,11 +129,11 @@ export class UserService {
     if (!losesAdmin) return;
     if (context.actor?.id === existing.id) {
       this.audit.record(context, action, existing.username, 'failure', { reason: 'self' });
-      throw new ConflictError('You cannot remove your own admin access or disable yourself; ask another admin.');
+      throw new ConflictError('You cannot remove your own admin access or disable yourself; ask another admin.', { code: 'own_account' });
     }
     if (this.users.countActiveAdmins() <= 1) {
       this.audit.record(context, action, existing.username, 'failure', { reason: 'last admin' });
-      throw new ConflictError('This is the last active admin; make another admin first.');
+      throw new ConflictError('This is the last active admin; make another admin first.', { code: 'last_admin' });
     }
   }
 }

@@ -1,3 +1,5 @@
+import { createServices } from '../../src/platform';
+import { CLI_CONTEXT } from '../../src/services/request-context';
 import { auditActions, createUser, setupAdmin, signIn, startTestPlatform, userCount, type SignedIn, type TestPlatform } from './support/test-platform';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
@@ -54,9 +56,9 @@ describe('user administration', () => {
     const id = admin.user.id;
     for (const body of [{ role: 'user' }, { disabled: true }]) {
       const refused = await send(admin, 'patch', `/api/users/${id}`, body).expect(409);
-      expect(refused.body.error.code).toBe('conflict');
+      expect(refused.body.error.code).toBe('own_account');
     }
-    await send(admin, 'delete', `/api/users/${id}`).expect(409);
+    expect((await send(admin, 'delete', `/api/users/${id}`).expect(409)).body.error.code).toBe('own_account');
 
     const carol = await createUser(test, admin, 'carol', 'carol-password', 'admin');
     // With a second admin, carol may demote the first one, but then not herself.
@@ -64,6 +66,14 @@ describe('user administration', () => {
     await send(carol, 'patch', `/api/users/${carol.user.id}`, { role: 'user' }).expect(409);
     const admins = (await carol.agent.get('/api/users').expect(200)).body.users.filter((user: { role: string }) => user.role === 'admin');
     expect(admins).toHaveLength(1);
+  });
+
+  it('never lets the last active admin go, whoever asks (here: the admin CLI, which has no account)', async () => {
+    const services = createServices(test.database);
+    await expect(services.users.update(CLI_CONTEXT, admin.user.id, { disabled: true })).rejects.toMatchObject({ status: 409, code: 'last_admin' });
+    await expect(services.users.update(CLI_CONTEXT, admin.user.id, { role: 'user' })).rejects.toMatchObject({ code: 'last_admin' });
+    expect(() => services.users.delete(CLI_CONTEXT, admin.user.id)).toThrow(expect.objectContaining({ code: 'last_admin' }));
+    await admin.agent.get('/api/users').expect(200);
   });
 
   describe('every admin route', () => {

@@ -75,6 +75,8 @@ const codeMessages: Record<string, MessageKey> = {
   csrf_invalid: 'error.csrf_invalid',
   not_found: 'error.not_found',
   conflict: 'error.conflict',
+  own_account: 'error.own_account',
+  last_admin: 'error.last_admin',
   setup_done: 'error.setup_done',
   rate_limited: 'error.rate_limited',
   service_unavailable: 'error.service_unavailable',
@@ -99,7 +101,8 @@ export type CodeOverrides = Partial<Record<string, MessageKey>>;
 export function errorMessage(error: unknown, overrides: CodeOverrides = {}): string | null {
   if (error === null || error === undefined) return null;
   if (!isApiError(error)) return t('error.client');
-  const key = overrides[error.code] ?? codeMessages[error.code];
+  // With field errors the fields carry the detail; the summary only points at them.
+  const key = overrides[error.code] ?? (error.fields.length > 0 ? 'error.validation_failed' : codeMessages[error.code]);
   if (key) return t(key);
   if (error.code === UNEXPECTED_RESPONSE) return t('error.unexpected', { status: error.status });
   return error.message || t('error.unexpected', { status: error.status });

@@ -8,7 +8,8 @@ import { defineConfig } from 'vite';
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
-  plugins: [svelte()],
+  // Everything the Svelte plugin needs is here; there is no svelte.config.js.
+  plugins: [svelte({ configFile: false })],
   build: {
     outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
     emptyOutDir: true,
