@@ -124,6 +124,66 @@ export const serverSettings = {
     help: 'Failed sign-ins allowed for one username per window before 429.',
     schema: positiveInt(100000),
   }),
+  dockerSocket: declare({
+    env: 'DOCKER_SOCKET',
+    default: '/var/run/docker.sock',
+    help: 'Path of the Docker Engine socket the runtime manager drives.',
+    schema: z.string().min(1),
+  }),
+  runtimeImage: declare({
+    env: 'RUNTIME_IMAGE',
+    default: 'crewclaw/runtime:dev',
+    help: 'Image of the per-user OpenClaw runtimes; runtimes move to a new one on restart or upgrade.',
+    schema: z.string().regex(/^[a-z0-9][a-z0-9._/:@-]*$/, 'expected an image reference such as crewclaw/runtime:1.2'),
+  }),
+  runtimeNamePrefix: declare({
+    env: 'RUNTIME_NAME_PREFIX',
+    default: 'crewclaw',
+    help: 'Prefix of runtime container, volume and network names (<prefix>-rt-<user>, <prefix>-home-<user>).',
+    schema: z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, 'lowercase letters, digits and "-", starting with a letter'),
+  }),
+  runtimeMemoryMb: declare({
+    env: 'RUNTIME_MEMORY_MB',
+    default: '2048',
+    help: 'Default memory limit of one runtime, in MiB (OpenClaw peaks near 1.2 GB at start); admins can override per user.',
+    schema: z.coerce.number().int().min(512).max(1024 * 1024),
+  }),
+  runtimeCpus: declare({
+    env: 'RUNTIME_CPUS',
+    default: '2',
+    help: 'Default CPU limit of one runtime, in CPUs (fractions allowed); admins can override per user.',
+    schema: z.coerce.number().min(0.1).max(512),
+  }),
+  runtimePidsLimit: declare({
+    env: 'RUNTIME_PIDS_LIMIT',
+    default: '512',
+    help: 'Most processes one runtime may run.',
+    schema: positiveInt(1_000_000),
+  }),
+  runtimeStartTimeoutSeconds: declare({
+    env: 'RUNTIME_START_TIMEOUT_SECONDS',
+    default: '180',
+    help: 'How long a runtime may take from start to a healthy /healthz before it is reported as failed.',
+    schema: positiveInt(3600),
+  }),
+  runtimeSubnetPool: declare({
+    env: 'RUNTIME_SUBNET_POOL',
+    default: '10.213.0.0/16',
+    help: 'Private IPv4 range carved into one /28 network per user; must not overlap other networks on the host.',
+    schema: z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(8|9|1\d|2[0-4])$/, 'expected an IPv4 CIDR from /8 to /24, such as 10.213.0.0/16'),
+  }),
+  runtimeModelBaseUrl: declare({
+    env: 'RUNTIME_MODEL_BASE_URL',
+    default: 'http://control-plane:3000/v1',
+    help: "Base URL of the control plane's model endpoint as runtimes reach it on their network.",
+    schema: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')),
+  }),
+  idleStopMinutes: declare({
+    env: 'IDLE_STOP_MINUTES',
+    default: '60',
+    help: 'Stop a runtime after this many minutes without use (its volume is kept); 0 never stops it.',
+    schema: z.coerce.number().int().min(0).max(60 * 24 * 365),
+  }),
 };
 
 /** Settings only docker compose reads (interpolated into compose.yaml); listed so .env.example documents them. */

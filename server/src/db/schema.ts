@@ -2,3 +2,4 @@
 export * from './users.table';
 export * from './sessions.table';
 export * from './audit-log.table';
+export * from './runtimes.table';

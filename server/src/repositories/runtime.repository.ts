@@ -1,0 +1,62 @@
+/** Runtime rows: the platform's side of each user's runtime (Docker holds the rest). */
+import { eq, isNotNull } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { runtimes, type RUNTIME_STATES } from '../db/schema';
+
+export type RuntimeState = (typeof RUNTIME_STATES)[number];
+export type RuntimeRecord = typeof runtimes.$inferSelect;
+export type RuntimePatch = Partial<Omit<RuntimeRecord, 'userId' | 'updatedAt'>>;
+
+export class RuntimeRepository {
+  constructor(private readonly db: Db) {}
+
+  find(userId: number): RuntimeRecord | undefined {
+    return this.db.select().from(runtimes).where(eq(runtimes.userId, userId)).get();
+  }
+
+  list(): RuntimeRecord[] {
+    return this.db.select().from(runtimes).all();
+  }
+
+  /** The row for a user, created with the lowest free subnet index on first use, atomically. */
+  ensure(userId: number, capacity: number): RuntimeRecord {
+    return this.db.transaction(
+      (tx) => {
+        const existing = tx.select().from(runtimes).where(eq(runtimes.userId, userId)).get();
+        if (existing?.subnetIndex !== null && existing?.subnetIndex !== undefined) return existing;
+        const taken = new Set(
+          tx
+            .select({ index: runtimes.subnetIndex })
+            .from(runtimes)
+            .where(isNotNull(runtimes.subnetIndex))
+            .all()
+            .map((row) => row.index),
+        );
+        let subnetIndex = 0;
+        while (taken.has(subnetIndex)) subnetIndex += 1;
+        if (subnetIndex >= capacity) throw new Error(`RUNTIME_SUBNET_POOL is full (${capacity} networks)`);
+        const now = new Date();
+        return tx
+          .insert(runtimes)
+          .values({ userId, subnetIndex, updatedAt: now })
+          .onConflictDoUpdate({ target: runtimes.userId, set: { subnetIndex, updatedAt: now } })
+          .returning()
+          .get();
+      },
+      { behavior: 'immediate' },
+    );
+  }
+
+  update(userId: number, patch: RuntimePatch): RuntimeRecord | undefined {
+    return this.db
+      .update(runtimes)
+      .set({ ...patch, updatedAt: new Date() })
+      .where(eq(runtimes.userId, userId))
+      .returning()
+      .get();
+  }
+
+  delete(userId: number): void {
+    this.db.delete(runtimes).where(eq(runtimes.userId, userId)).run();
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * The Docker implementation of RuntimeDriver: the only module that imports
+ * dockerode. Every call goes through `call()`, which turns a daemon that is not
+ * there into DriverUnavailableError; Docker's status codes are handled where
+ * they mean something (404 on remove = already gone, 304 on start/stop = already
+ * there, 409 on remove = removal already in progress), as in DockerSpawner.
+ */
+import { PassThrough, type Readable } from 'node:stream';
+import Docker from 'dockerode';
+import {
+  DriverUnavailableError,
+  type ContainerStatus,
+  type LogOptions,
+  type RuntimeContainer,
+  type RuntimeDriver,
+  type RuntimeSpec,
+  type RuntimeUsage,
+} from '../runtime-driver';
+import { GATEWAY_PORT, LABELS, STATE_DIR, runtimeNames, subnetPlan } from '../runtime-names';
+
+export interface DockerDriverOptions {
+  socketPath: string;
+  /** Prefix of every name and the value of the platform label: separates installations and tests. */
+  prefix: string;
+  subnetPool: string;
+  /** Labels added to everything created (tests mark their resources with one). */
+  extraLabels?: Record<string, string>;
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+function statusCode(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null ? (error as { statusCode?: number }).statusCode : undefined;
+}
+
+async function call<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const code = typeof error === 'object' && error !== null ? (error as { code?: string }).code : undefined;
+    if (code && UNREACHABLE.has(code)) throw new DriverUnavailableError(code);
+    throw error;
+  }
+}
+
+/** Runs a call whose listed status codes mean "nothing to do". */
+async function tolerate(work: () => Promise<unknown>, ...codes: number[]): Promise<void> {
+  try {
+    await call(work);
+  } catch (error) {
+    if (!codes.includes(statusCode(error) ?? -1)) throw error;
+  }
+}
+
+function toStatus(state: string): ContainerStatus {
+  if (state === 'running' || state === 'paused') return 'running';
+  if (state === 'created' || state === 'restarting') return state;
+  return 'exited';
+}
+
+/** `docker logs` without a TTY multiplexes stdout and stderr in 8-byte-headed frames. */
+function demuxBuffer(buffer: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const length = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+export class DockerDriver implements RuntimeDriver {
+  private readonly docker: Docker;
+
+  constructor(private readonly options: DockerDriverOptions) {
+    this.docker = new Docker({ socketPath: options.socketPath });
+  }
+
+  private names(username: string) {
+    return runtimeNames(this.options.prefix, username);
+  }
+
+  private labels(username: string, extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      ...this.options.extraLabels,
+      ...extra,
+      [LABELS.platform]: this.options.prefix,
+      [LABELS.user]: username,
+    };
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await call(() => this.docker.ping());
+    } catch (error) {
+      if (error instanceof DriverUnavailableError) throw error;
+      throw new DriverUnavailableError(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  async find(username: string): Promise<RuntimeContainer | null> {
+    const { container, network } = this.names(username);
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await call(() => this.docker.getContainer(container).inspect());
+    } catch (error) {
+      if (statusCode(error) === 404) return null;
+      throw error;
+    }
+    const labels = info.Config.Labels ?? {};
+    const ip = info.NetworkSettings.Networks?.[network]?.IPAddress;
+    return {
+      username,
+      id: info.Id,
+      image: labels[LABELS.image] ?? info.Config.Image,
+      status: toStatus(info.State.Status),
+      startedAt: info.State.Running && info.State.StartedAt ? new Date(info.State.StartedAt) : null,
+      exitCode: info.State.Running ? null : info.State.ExitCode,
+      oomKilled: info.State.OOMKilled,
+      restartCount: info.RestartCount,
+      address: ip ? { host: ip, port: GATEWAY_PORT } : null,
+      specHash: labels[LABELS.specHash] ?? '',
+    };
+  }
+
+  async list(): Promise<RuntimeContainer[]> {
+    const found = await call(() =>
+      this.docker.listContainers({ all: true, filters: { label: [`${LABELS.platform}=${this.options.prefix}`, `${LABELS.role}=runtime`] } }),
+    );
+    const runtimes = await Promise.all(found.map((container) => this.find(container.Labels[LABELS.user] ?? '')));
+    return runtimes.filter((runtime): runtime is RuntimeContainer => runtime !== null);
+  }
+
+  private async ensureNetwork(username: string, subnetIndex: number): Promise<void> {
+    const { network } = this.names(username);
+    const plan = subnetPlan(this.options.subnetPool, subnetIndex);
+    try {
+      await call(() => this.docker.getNetwork(network).inspect());
+      return;
+    } catch (error) {
+      if (statusCode(error) !== 404) throw error;
+    }
+    await tolerate(
+      () =>
+        this.docker.createNetwork({
+          Name: network,
+          Driver: 'bridge',
+          CheckDuplicate: true,
+          IPAM: { Driver: 'default', Config: [{ Subnet: plan.subnet, Gateway: plan.gateway }] },
+          Labels: this.labels(username, { [LABELS.role]: 'network' }),
+        }),
+      409, // created meanwhile by a concurrent call
+    );
+  }
+
+  async create(spec: RuntimeSpec): Promise<RuntimeContainer> {
+    const { container, volume, network } = this.names(spec.username);
+    await this.ensureNetwork(spec.username, spec.subnetIndex);
+    // Creating an existing volume returns it unchanged: the user's files survive every recreate.
+    await call(() => this.docker.createVolume({ Name: volume, Labels: this.labels(spec.username, { [LABELS.role]: 'home' }) }));
+    const plan = subnetPlan(this.options.subnetPool, spec.subnetIndex);
+    await call(() =>
+      this.docker.createContainer({
+        name: container,
+        Image: spec.image,
+        Hostname: `openclaw-${spec.username}`,
+        Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+        Labels: this.labels(spec.username, {
+          ...spec.labels,
+          [LABELS.role]: 'runtime',
+          [LABELS.image]: spec.image,
+          [LABELS.specHash]: spec.specHash,
+        }),
+        // Inherit the image's /healthz test, checked more often so routing follows readiness quickly.
+        Healthcheck: { Interval: 2_000_000_000, Timeout: 4_000_000_000, Retries: 3, StartPeriod: 120_000_000_000 },
+        HostConfig: {
+          Mounts: [{ Type: 'volume', Source: volume, Target: STATE_DIR }],
+          NetworkMode: network,
+          // Hardened like OpenClaw's own multi-tenant cells: no capabilities (no raw sockets either,
+          // so the shared proxy cannot be used as a router into another user's network).
+          CapDrop: ['ALL'],
+          SecurityOpt: ['no-new-privileges:true'],
+          Privileged: false,
+          Init: true,
+          PidsLimit: spec.limits.pidsLimit,
+          Memory: spec.limits.memoryBytes,
+          MemorySwap: spec.limits.memoryBytes,
+          NanoCpus: spec.limits.nanoCpus,
+          RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
+          LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+        },
+        NetworkingConfig: { EndpointsConfig: { [network]: { IPAMConfig: { IPv4Address: plan.runtime } } } },
+      }),
+    );
+    const created = await this.find(spec.username);
+    if (!created) throw new Error(`container ${container} vanished right after it was created`);
+    return created;
+  }
+
+  async start(username: string): Promise<void> {
+    await tolerate(() => this.docker.getContainer(this.names(username).container).start(), 304);
+  }
+
+  async stop(username: string, graceSeconds: number): Promise<void> {
+    await tolerate(() => this.docker.getContainer(this.names(username).container).stop({ t: graceSeconds }), 304, 404);
+  }
+
+  async remove(username: string, options: { purgeVolume: boolean }): Promise<void> {
+    const { container, network, volume } = this.names(username);
+    await tolerate(() => this.docker.getContainer(container).remove({ force: true }), 404, 409);
+    await this.removeNetwork(network);
+    if (options.purgeVolume) await tolerate(() => this.docker.getVolume(volume).remove(), 404);
+  }
+
+  private async removeNetwork(name: string): Promise<void> {
+    const handle = this.docker.getNetwork(name);
+    let info: { Containers?: Record<string, unknown> };
+    try {
+      info = (await call(() => handle.inspect())) as { Containers?: Record<string, unknown> };
+    } catch (error) {
+      if (statusCode(error) === 404) return;
+      throw error;
+    }
+    // Shared peers (the proxy, the control plane) are attached to every user network: let go first.
+    for (const id of Object.keys(info.Containers ?? {})) {
+      await tolerate(() => handle.disconnect({ Container: id, Force: true }), 404);
+    }
+    await tolerate(() => handle.remove(), 404);
+  }
+
+  async volumeExists(username: string): Promise<boolean> {
+    try {
+      await call(() => this.docker.getVolume(this.names(username).volume).inspect());
+      return true;
+    } catch (error) {
+      if (statusCode(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async logs(username: string, options: LogOptions): Promise<Readable> {
+    const container = this.docker.getContainer(this.names(username).container);
+    if (!options.follow) {
+      const buffer = await call(() => container.logs({ stdout: true, stderr: true, tail: options.tail, follow: false }));
+      const out = new PassThrough();
+      out.end(demuxBuffer(buffer));
+      return out;
+    }
+    const raw = await call(() => container.logs({ stdout: true, stderr: true, tail: options.tail, follow: true }));
+    const out = new PassThrough();
+    this.docker.modem.demuxStream(raw, out, out);
+    raw.on('end', () => out.end());
+    raw.on('error', (error) => out.destroy(error));
+    out.on('close', () => (raw as Readable).destroy());
+    return out;
+  }
+
+  async usage(username: string): Promise<RuntimeUsage | null> {
+    let stats: Docker.ContainerStats;
+    try {
+      stats = await call(() => this.docker.getContainer(this.names(username).container).stats({ stream: false }));
+    } catch (error) {
+      if (statusCode(error) === 404) return null;
+      throw error;
+    }
+    const cpuDelta = stats.cpu_stats.cpu_usage.total_usage - stats.precpu_stats.cpu_usage.total_usage;
+    const systemDelta = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats.system_cpu_usage ?? 0);
+    const cpus = stats.cpu_stats.online_cpus || stats.cpu_stats.cpu_usage.percpu_usage?.length || 1;
+    // Page cache is reclaimable: count what the processes hold, as `docker stats` does.
+    const memoryStats = stats.memory_stats as { usage?: number; limit?: number; stats?: Record<string, number> };
+    const cache = memoryStats.stats?.inactive_file ?? memoryStats.stats?.total_inactive_file ?? 0;
+    return {
+      memoryBytes: Math.max(0, (memoryStats.usage ?? 0) - cache),
+      memoryLimitBytes: memoryStats.limit ?? 0,
+      cpuPercent: systemDelta > 0 && cpuDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0,
+    };
+  }
+}

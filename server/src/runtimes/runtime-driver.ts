@@ -1,0 +1,99 @@
+/**
+ * The runtime driver: how the platform makes, runs and removes one user's
+ * OpenClaw container, its named volume and its private network. Modelled on
+ * JupyterHub's Spawner: a small interface, with one implementation per
+ * container platform (docker/ now; memory-driver.ts for unit tests; a
+ * Kubernetes or Swarm driver later).
+ *
+ * What `find()` reports, and when:
+ *  - null                before the first create, after remove(), or when the container was removed
+ *                        behind the platform's back (the volume may still exist: create() reuses it).
+ *  - status 'created'    created and never started.
+ *  - status 'running'    the container's main process runs; that says nothing about OpenClaw being
+ *                        ready: the service decides "running" only after /healthz answered ok.
+ *  - status 'restarting' the restart policy is bringing a crashed gateway back.
+ *  - status 'exited'     stopped by stop(), or crashed (exitCode, oomKilled tell which); after a host
+ *                        reboot containers come back by their restart policy (unless-stopped), so a
+ *                        runtime stopped on purpose stays exited.
+ * Everything the driver made carries labels naming the platform, the user and the image, so a fresh
+ * control plane adopts existing runtimes with list() instead of trusting its database alone.
+ *
+ * Errors: DriverUnavailableError when the container engine does not answer (the API turns it into 503);
+ * other failures are thrown as they come, with the engine's message.
+ */
+import type { Readable } from 'node:stream';
+
+export type ContainerStatus = 'created' | 'running' | 'restarting' | 'exited';
+
+export interface RuntimeContainer {
+  username: string;
+  id: string;
+  /** The image reference the container was created from (a label: tags move, this does not). */
+  image: string;
+  status: ContainerStatus;
+  startedAt: Date | null;
+  exitCode: number | null;
+  oomKilled: boolean;
+  restartCount: number;
+  /** Where the gateway listens, reachable from the control plane. */
+  address: { host: string; port: number } | null;
+  /** Hash of the spec it was created from: a different spec means recreate. */
+  specHash: string;
+}
+
+export interface RuntimeLimits {
+  memoryBytes: number;
+  nanoCpus: number;
+  pidsLimit: number;
+}
+
+export interface RuntimeSpec {
+  username: string;
+  image: string;
+  limits: RuntimeLimits;
+  /** Index of the user's /28 in the subnet pool. */
+  subnetIndex: number;
+  /** Environment of the runtime: platform config for the entrypoint; never a provider key. */
+  env: Record<string, string>;
+  /** Extra labels (routing); the driver adds its own ownership labels. */
+  labels: Record<string, string>;
+  specHash: string;
+}
+
+export interface RuntimeUsage {
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  cpuPercent: number;
+}
+
+export interface LogOptions {
+  tail: number;
+  follow: boolean;
+}
+
+export class DriverUnavailableError extends Error {
+  constructor(detail: string) {
+    super(`The container engine is not reachable: ${detail}`);
+    this.name = 'DriverUnavailableError';
+  }
+}
+
+export interface RuntimeDriver {
+  /** Throws DriverUnavailableError when the engine does not answer. */
+  ping(): Promise<void>;
+  find(username: string): Promise<RuntimeContainer | null>;
+  /** Every runtime this platform made (by label), for adoption after a control plane restart. */
+  list(): Promise<RuntimeContainer[]>;
+  /** Makes the network and volume when missing, then the container (not started). The container must not exist. */
+  create(spec: RuntimeSpec): Promise<RuntimeContainer>;
+  /** Starting a running container is not an error. */
+  start(username: string): Promise<void>;
+  /** Stops gracefully within `graceSeconds`; stopping a stopped or missing container is not an error. */
+  stop(username: string, graceSeconds: number): Promise<void>;
+  /** Removes the container and the network; the volume only with purgeVolume. Missing parts are fine. */
+  remove(username: string, options: { purgeVolume: boolean }): Promise<void>;
+  volumeExists(username: string): Promise<boolean>;
+  /** The gateway's output, stdout and stderr interleaved as text lines. */
+  logs(username: string, options: LogOptions): Promise<Readable>;
+  usage(username: string): Promise<RuntimeUsage | null>;
+}
