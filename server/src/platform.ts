@@ -22,18 +22,46 @@ import { AuthService } from './services/auth.service';
 import { PasswordHasher } from './services/password-hasher';
 import { SetupService } from './services/setup.service';
 import { UserService } from './services/user.service';
+import { RuntimeRepository } from './repositories/runtime.repository';
+import { RuntimeEvents } from './services/runtime-events';
+import { RuntimeService, type RuntimeSettings } from './services/runtime.service';
+import { DockerDriver } from './runtimes/docker/docker-driver';
+import { probeGatewayHealth } from './runtimes/health-probe';
+import type { RuntimeDriver } from './runtimes/runtime-driver';
 
-export function createServices(database: DatabaseHandle) {
+export function runtimeSettings(config: Config): RuntimeSettings {
+  return {
+    image: config.runtimeImage,
+    namePrefix: config.runtimeNamePrefix,
+    memoryMb: config.runtimeMemoryMb,
+    cpus: config.runtimeCpus,
+    pidsLimit: config.runtimePidsLimit,
+    startTimeoutSeconds: config.runtimeStartTimeoutSeconds,
+    subnetPool: config.runtimeSubnetPool,
+    publicUrl: config.publicUrl,
+    modelBaseUrl: config.runtimeModelBaseUrl,
+  };
+}
+
+export function createDriver(config: Config): RuntimeDriver {
+  return new DockerDriver({ socketPath: config.dockerSocket, prefix: config.runtimeNamePrefix, subnetPool: config.runtimeSubnetPool });
+}
+
+export function createServices(database: DatabaseHandle, config: Config, driver: RuntimeDriver = createDriver(config)) {
   const users = new UserRepository(database.db);
   const sessions = new SessionRepository(database.db);
   const hasher = new PasswordHasher();
   const audit = new AuditService(new AuditRepository(database.db));
+  const runtimeEvents = new RuntimeEvents();
+  const runtimes = new RuntimeService(driver, new RuntimeRepository(database.db), audit, runtimeEvents, probeGatewayHealth, runtimeSettings(config));
   return {
     repositories: { users, sessions },
     audit,
     auth: new AuthService(users, hasher, audit),
-    users: new UserService(users, sessions, hasher, audit),
+    users: new UserService(users, sessions, hasher, audit, runtimes),
     setup: new SetupService(users, hasher, audit),
+    runtimes,
+    runtimeEvents,
   };
 }
 
@@ -42,8 +70,8 @@ export interface Platform {
   close(): void;
 }
 
-export function createPlatform(config: Config, logger: Logger, database: DatabaseHandle, options: { webDir?: string } = {}): Platform {
-  const services = createServices(database);
+export function createPlatform(config: Config, logger: Logger, database: DatabaseHandle, options: { webDir?: string; driver?: RuntimeDriver } = {}): Platform {
+  const services = createServices(database, config, options.driver);
   const { middleware: session, store } = createSessionMiddleware({
     secret: resolveSessionSecret(config),
     ttlHours: config.sessionTtlHours,

@@ -40,7 +40,7 @@ async function run(args: string[]): Promise<string> {
   const database = openDatabase(config.databaseFile);
   try {
     migrateDatabase(database);
-    const services = createServices(database);
+    const services = createServices(database, config);
     if (command === 'create-user') {
       const username = validField('username', usernameSchema, name);
       const password = validField('password', passwordSchema, await readNewPassword());

@@ -21,6 +21,10 @@ import { healthRoutes } from './routes/health.routes';
 import { meRoutes } from './routes/me.routes';
 import { setupRoutes } from './routes/setup.routes';
 import { usersRoutes } from './routes/users.routes';
+import { adminRuntimesRoutes } from './routes/admin-runtimes.routes';
+import { runtimeRoutes } from './routes/runtime.routes';
+import type { RuntimeEvents } from '../services/runtime-events';
+import type { RuntimeService } from '../services/runtime.service';
 import { staticWeb } from './static-web';
 
 export interface AppDependencies {
@@ -33,7 +37,7 @@ export interface AppDependencies {
   csrf: Csrf;
   loginRateLimit: RequestHandler[];
   isReady: () => boolean;
-  services: { auth: AuthService; users: UserService; setup: SetupService; audit: AuditService };
+  services: { auth: AuthService; users: UserService; setup: SetupService; audit: AuditService; runtimes: RuntimeService; runtimeEvents: RuntimeEvents };
   webDir?: string;
 }
 
@@ -66,6 +70,8 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use('/me', meRoutes(deps.services.users, deps.csrf));
   api.use('/users', usersRoutes(deps.services.users));
   api.use('/audit', auditRoutes(deps.services.audit));
+  api.use('/runtime', runtimeRoutes(deps.services.runtimes, deps.services.runtimeEvents));
+  api.use('/admin/runtimes', adminRuntimesRoutes(deps.services.runtimes, deps.services.users));
   api.use(apiNotFound);
 
   app.use('/api', api);

@@ -1,5 +1,6 @@
 /** What the API returns for platform objects: plain JSON, dates as ISO strings. */
 import type { AuditRecord } from '../services/audit.service';
+import type { RuntimeView } from '../services/runtime.service';
 import type { User } from '../services/user.service';
 
 export interface UserDto {
@@ -36,5 +37,21 @@ export function toAuditDto(entry: AuditRecord) {
     requestId: entry.requestId,
     ip: entry.ip,
     detail: entry.detail ? (JSON.parse(entry.detail) as unknown) : null,
+  };
+}
+
+export function toRuntimeDto(runtime: RuntimeView) {
+  return {
+    username: runtime.username,
+    state: runtime.state,
+    image: runtime.image,
+    startedAt: runtime.startedAt?.toISOString() ?? null,
+    memoryBytes: runtime.usage?.memoryBytes ?? null,
+    memoryLimitBytes: runtime.usage?.memoryLimitBytes ?? null,
+    cpuPercent: runtime.usage ? Math.round(runtime.usage.cpuPercent * 10) / 10 : null,
+    limits: runtime.limits,
+    lastActivityAt: runtime.lastActivityAt?.toISOString() ?? null,
+    error: runtime.error,
+    notice: runtime.notice,
   };
 }

@@ -90,6 +90,8 @@ export interface RuntimeDriver {
   start(username: string): Promise<void>;
   /** Stops gracefully within `graceSeconds`; stopping a stopped or missing container is not an error. */
   stop(username: string, graceSeconds: number): Promise<void>;
+  /** Removes the container only (network and volume stay), to recreate it; a missing one is fine. */
+  removeContainer(username: string): Promise<void>;
   /** Removes the container and the network; the volume only with purgeVolume. Missing parts are fine. */
   remove(username: string, options: { purgeVolume: boolean }): Promise<void>;
   volumeExists(username: string): Promise<boolean>;

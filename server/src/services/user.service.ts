@@ -18,12 +18,18 @@ export function toUser({ passwordHash: _hash, ...user }: UserRecord): User {
   return user;
 }
 
+/** What must happen to a user's runtime before the user is deleted (the runtime service does it). */
+export interface RuntimeRemoval {
+  removeFor(context: RequestContext, owner: { id: number; username: string }, purge: boolean): Promise<void>;
+}
+
 export class UserService {
   constructor(
     private readonly users: UserRepository,
     private readonly sessions: SessionRepository,
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
+    private readonly runtimes: RuntimeRemoval,
   ) {}
 
   list(): User[] {
@@ -86,7 +92,8 @@ export class UserService {
     return toUser(updated);
   }
 
-  delete(context: RequestContext, id: number): void {
+  /** Deletes the user and their runtime; their files (the runtime volume) only when `purge` is asked for. */
+  async delete(context: RequestContext, id: number, purge = false): Promise<void> {
     const existing = this.users.findById(id);
     if (!existing) throw new NotFoundError('user');
     if (context.actor?.id === id) {
@@ -94,8 +101,9 @@ export class UserService {
       throw new ConflictError('You cannot delete your own account.', { code: 'own_account' });
     }
     this.assertAdminsRemain(context, 'user.delete', existing, { disabled: true });
+    await this.runtimes.removeFor(context, existing, purge);
     this.users.delete(id);
-    this.audit.record(context, 'user.delete', existing.username, 'success');
+    this.audit.record(context, 'user.delete', existing.username, 'success', purge ? { purge } : undefined);
   }
 
   async changeOwnPassword(context: RequestContext, input: ChangePasswordInput): Promise<void> {

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import { requireAdmin } from '../../auth/guards';
 import { contextOf } from '../../auth/request-context';
 import { NotFoundError } from '../../errors/app-error';
@@ -6,6 +7,8 @@ import { createUserSchema, updateUserSchema } from '../../services/user.schemas'
 import type { UserService } from '../../services/user.service';
 import { parseInput } from '../../services/validate';
 import { toUserDto } from '../dto';
+
+const purgeQuery = z.strictObject({ purge: z.enum(['true', 'false']).default('false').transform((value) => value === 'true') });
 
 /** Ids that are not positive integers name no user: the same 404 as a missing one. */
 function userId(raw: string | string[] | undefined): number {
@@ -33,8 +36,9 @@ export function usersRoutes(users: UserService): Router {
     const user = await users.update(contextOf(req), id, parseInput(updateUserSchema, req.body));
     res.json({ user: toUserDto(user) });
   });
-  router.delete('/:id', (req, res) => {
-    users.delete(contextOf(req), userId(req.params.id));
+  router.delete('/:id', async (req, res) => {
+    const { purge } = parseInput(purgeQuery, { ...req.query });
+    await users.delete(contextOf(req), userId(req.params.id), purge);
     res.status(204).end();
   });
   return router;

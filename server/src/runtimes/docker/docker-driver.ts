@@ -72,6 +72,8 @@ function demuxBuffer(buffer: Buffer): string {
 
 export class DockerDriver implements RuntimeDriver {
   private readonly docker: Docker;
+  /** The previous CPU counters per user: a one-shot stats call has none, so CPU % is measured between calls. */
+  private readonly cpuSamples = new Map<string, { total: number; system: number }>();
 
   constructor(private readonly options: DockerDriverOptions) {
     this.docker = new Docker({ socketPath: options.socketPath });
@@ -206,9 +208,13 @@ export class DockerDriver implements RuntimeDriver {
     await tolerate(() => this.docker.getContainer(this.names(username).container).stop({ t: graceSeconds }), 304, 404);
   }
 
+  async removeContainer(username: string): Promise<void> {
+    await tolerate(() => this.docker.getContainer(this.names(username).container).remove({ force: true }), 404, 409);
+  }
+
   async remove(username: string, options: { purgeVolume: boolean }): Promise<void> {
-    const { container, network, volume } = this.names(username);
-    await tolerate(() => this.docker.getContainer(container).remove({ force: true }), 404, 409);
+    const { network, volume } = this.names(username);
+    await this.removeContainer(username);
     await this.removeNetwork(network);
     if (options.purgeVolume) await tolerate(() => this.docker.getVolume(volume).remove(), 404);
   }
@@ -217,7 +223,7 @@ export class DockerDriver implements RuntimeDriver {
     const handle = this.docker.getNetwork(name);
     let info: { Containers?: Record<string, unknown> };
     try {
-      info = (await call(() => handle.inspect())) as { Containers?: Record<string, unknown> };
+      info = (await call(() => handle.inspect()));
     } catch (error) {
       if (statusCode(error) === 404) return;
       throw error;
@@ -251,7 +257,7 @@ export class DockerDriver implements RuntimeDriver {
     const out = new PassThrough();
     this.docker.modem.demuxStream(raw, out, out);
     raw.on('end', () => out.end());
-    raw.on('error', (error) => out.destroy(error));
+    raw.on('error', (error: Error) => out.destroy(error));
     out.on('close', () => (raw as Readable).destroy());
     return out;
   }
@@ -259,13 +265,17 @@ export class DockerDriver implements RuntimeDriver {
   async usage(username: string): Promise<RuntimeUsage | null> {
     let stats: Docker.ContainerStats;
     try {
-      stats = await call(() => this.docker.getContainer(this.names(username).container).stats({ stream: false }));
+      // one-shot answers at once; without it Docker waits a second to sample the CPU twice.
+      stats = await call(() => this.docker.getContainer(this.names(username).container).stats({ stream: false, 'one-shot': true } as { stream: false }));
     } catch (error) {
       if (statusCode(error) === 404) return null;
       throw error;
     }
-    const cpuDelta = stats.cpu_stats.cpu_usage.total_usage - stats.precpu_stats.cpu_usage.total_usage;
-    const systemDelta = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats.system_cpu_usage ?? 0);
+    const sample = { total: stats.cpu_stats.cpu_usage.total_usage, system: stats.cpu_stats.system_cpu_usage ?? 0 };
+    const previous = this.cpuSamples.get(username);
+    this.cpuSamples.set(username, sample);
+    const cpuDelta = previous ? sample.total - previous.total : 0;
+    const systemDelta = previous ? sample.system - previous.system : 0;
     const cpus = stats.cpu_stats.online_cpus || stats.cpu_stats.cpu_usage.percpu_usage?.length || 1;
     // Page cache is reclaimable: count what the processes hold, as `docker stats` does.
     const memoryStats = stats.memory_stats as { usage?: number; limit?: number; stats?: Record<string, number> };

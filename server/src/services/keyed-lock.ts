@@ -1,0 +1,22 @@
+/**
+ * Runs work for one key at a time, in arrival order: two starts for the same
+ * user queue up instead of racing to create two containers.
+ */
+export class KeyedLock {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+
+  isBusy(key: string): boolean {
+    return this.tails.has(key);
+  }
+}

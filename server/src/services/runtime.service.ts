@@ -1,0 +1,316 @@
+/**
+ * The runtime manager's use cases: start, stop, restart, remove and report on
+ * each user's OpenClaw runtime. Operations for one user run one at a time
+ * (KeyedLock). "running" is only ever reported after the gateway's /healthz
+ * said ok; every other state is read from Docker and the database together, so
+ * a restarted control plane agrees with what Docker really runs.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { AppError, ServiceUnavailableError } from '../errors/app-error';
+import type { RuntimeRecord, RuntimeRepository, RuntimeState } from '../repositories/runtime.repository';
+import type { HealthProbe } from '../runtimes/health-probe';
+import { redactingStream } from '../runtimes/log-redaction';
+import { PLATFORM_CONFIG_ENV, platformOpenClawConfig } from '../runtimes/openclaw-config';
+import { DriverUnavailableError, type RuntimeContainer, type RuntimeDriver, type RuntimeUsage } from '../runtimes/runtime-driver';
+import { runtimeNames, subnetCapacity, subnetPlan } from '../runtimes/runtime-names';
+import { routingLabels } from '../runtimes/routing-labels';
+import type { AuditService } from './audit.service';
+import type { RuntimeRemoval } from './user.service';
+import { KeyedLock } from './keyed-lock';
+import type { RequestContext } from './request-context';
+import type { RuntimeEvents, RuntimeStep } from './runtime-events';
+
+export interface RuntimeSettings {
+  image: string;
+  namePrefix: string;
+  memoryMb: number;
+  cpus: number;
+  pidsLimit: number;
+  startTimeoutSeconds: number;
+  subnetPool: string;
+  publicUrl: string;
+  modelBaseUrl: string;
+}
+
+export interface RuntimeOwner {
+  id: number;
+  username: string;
+}
+
+export interface RuntimeView {
+  username: string;
+  state: RuntimeState;
+  image: string | null;
+  startedAt: Date | null;
+  usage: RuntimeUsage | null;
+  limits: { memoryMb: number; cpus: number; custom: boolean };
+  lastActivityAt: Date | null;
+  error: { message: string; logs: string } | null;
+  /** Something the user should know that is not an error, e.g. an upgrade that was rolled back. */
+  notice: string | null;
+}
+
+const STOP_GRACE_SECONDS = 10;
+const HEALTH_POLL_MS = 250;
+const ERROR_LOG_LINES = 40;
+
+export class RuntimeStartError extends AppError {
+  constructor(message: string, detail: string) {
+    super(502, 'runtime_failed', message, { detail });
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class RuntimeService implements RuntimeRemoval {
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    private readonly driver: RuntimeDriver,
+    private readonly runtimes: RuntimeRepository,
+    private readonly audit: AuditService,
+    private readonly events: RuntimeEvents,
+    private readonly probe: HealthProbe,
+    private readonly settings: RuntimeSettings,
+  ) {}
+
+  /** Docker must answer before anything else is tried; a clear 503 beats a stack trace. */
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof DriverUnavailableError) {
+        throw new ServiceUnavailableError('Docker is not reachable right now, so runtimes cannot be managed. Try again shortly or ask an admin.', error.message);
+      }
+      throw error;
+    }
+  }
+
+  async status(owner: RuntimeOwner): Promise<RuntimeView> {
+    return this.guard(async () => {
+      const row = this.runtimes.find(owner.id);
+      const container = await this.driver.find(owner.username);
+      const state = await this.currentState(owner, row, container);
+      const usage = container?.status === 'running' ? await this.driver.usage(owner.username) : null;
+      return this.view(owner, row, container, state, usage);
+    });
+  }
+
+  private async currentState(owner: RuntimeOwner, row: RuntimeRecord | undefined, container: RuntimeContainer | null): Promise<RuntimeState> {
+    const busy = this.lock.isBusy(owner.username);
+    if (busy && row && ['creating', 'starting', 'stopping'].includes(row.state)) return row.state;
+    if (row?.state === 'error') return 'error';
+    if (!container) return 'absent';
+    if (container.status === 'exited' || container.status === 'created') return 'stopped';
+    if (container.status === 'restarting' || !container.address) return 'starting';
+    return (await this.probe(container.address)) ? 'running' : 'starting';
+  }
+
+  private view(owner: RuntimeOwner, row: RuntimeRecord | undefined, container: RuntimeContainer | null, state: RuntimeState, usage: RuntimeUsage | null): RuntimeView {
+    const limits = this.limitsOf(row);
+    return {
+      username: owner.username,
+      state,
+      image: container?.image ?? row?.image ?? null,
+      startedAt: state === 'running' || state === 'starting' ? (container?.startedAt ?? null) : null,
+      usage,
+      limits: { memoryMb: limits.memoryMb, cpus: limits.cpus, custom: row?.memoryMb != null || row?.cpus != null },
+      lastActivityAt: row?.lastActivityAt ?? null,
+      error: state === 'error' && row?.errorMessage ? { message: row.errorMessage, logs: row.errorLogs ?? '' } : null,
+      notice: state !== 'error' ? (row?.errorMessage ?? null) : null,
+    };
+  }
+
+  private limitsOf(row: RuntimeRecord | undefined) {
+    return { memoryMb: row?.memoryMb ?? this.settings.memoryMb, cpus: row?.cpus ?? this.settings.cpus };
+  }
+
+  start(context: RequestContext, owner: RuntimeOwner): Promise<RuntimeView> {
+    return this.guard(() =>
+      this.lock.run(owner.username, async () => {
+        await this.driver.ping();
+        const began = Date.now();
+        const step = (name: RuntimeStep, message?: string) =>
+          this.events.emit({ username: owner.username, step: name, at: new Date().toISOString(), elapsedMs: Date.now() - began, message });
+        const row = this.runtimes.ensure(owner.id, subnetCapacity(this.settings.subnetPool));
+        const target = this.settings.image;
+        const previous = row.image && row.image !== target ? row.image : null;
+        try {
+          await this.bringUp(owner, row, target, step);
+          this.runtimes.update(owner.id, { state: 'running', image: target, previousImage: previous, errorMessage: null, errorLogs: null, startedAt: new Date(), lastActivityAt: new Date() });
+          this.audit.record(context, previous ? 'runtime.upgrade' : 'runtime.start', owner.username, 'success', previous ? { from: previous, to: target } : undefined);
+        } catch (error) {
+          if (error instanceof DriverUnavailableError || !previous) return this.fail(context, owner, error, step, 'runtime.start');
+          // Health-gated upgrade: the new image did not come up, so go back to the one that did.
+          step('rolling back', `${target} did not become healthy; going back to ${previous}`);
+          try {
+            await this.driver.removeContainer(owner.username);
+            await this.bringUp(owner, this.runtimes.find(owner.id) ?? row, previous, step);
+          } catch (rollbackError) {
+            return this.fail(context, owner, rollbackError, step, 'runtime.upgrade');
+          }
+          const notice = `The upgrade to ${target} failed (${(error as Error).message}); the runtime is back on ${previous}.`;
+          this.runtimes.update(owner.id, { state: 'running', image: previous, errorMessage: notice, errorLogs: null, startedAt: new Date(), lastActivityAt: new Date() });
+          this.audit.record(context, 'runtime.upgrade', owner.username, 'failure', { from: previous, to: target, rolledBack: true });
+        }
+        step('ready');
+        return this.status(owner);
+      }),
+    );
+  }
+
+  private fail(context: RequestContext, owner: RuntimeOwner, error: unknown, step: (name: RuntimeStep, message?: string) => void, action: string): never {
+    if (error instanceof DriverUnavailableError) {
+      this.runtimes.update(owner.id, { state: 'error', errorMessage: 'Docker stopped answering during the operation.', errorLogs: null });
+      throw error;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const logs = error instanceof RuntimeStartError ? (error.detail ?? '') : '';
+    this.runtimes.update(owner.id, { state: 'error', errorMessage: message, errorLogs: logs });
+    this.audit.record(context, action, owner.username, 'failure', { reason: message });
+    step('failed', message);
+    throw error instanceof AppError ? error : new RuntimeStartError(message, logs);
+  }
+
+  /** Makes the container run `image` and waits until its gateway is healthy. */
+  private async bringUp(owner: RuntimeOwner, row: RuntimeRecord, image: string, step: (name: RuntimeStep, message?: string) => void): Promise<RuntimeContainer> {
+    const subnetIndex = row.subnetIndex ?? 0;
+    const limits = this.limitsOf(row);
+    const plan = subnetPlan(this.settings.subnetPool, subnetIndex);
+    const configFor = (token: string) =>
+      platformOpenClawConfig({ username: owner.username, publicUrl: this.settings.publicUrl, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token });
+    const specHash = sha256(JSON.stringify({ image, limits, pids: this.settings.pidsLimit, subnetIndex, config: configFor('') }));
+
+    let container = await this.driver.find(owner.username);
+    if (container && container.specHash !== specHash) {
+      step('stopping', 'the runtime settings or image changed: recreating its container (files are kept)');
+      await this.driver.stop(owner.username, STOP_GRACE_SECONDS);
+      await this.driver.removeContainer(owner.username);
+      container = null;
+    }
+    if (!container) {
+      this.runtimes.update(owner.id, { state: 'creating' });
+      step('creating container');
+      // A fresh container gets a fresh model token; only its hash is kept.
+      const token = `ccrt_${randomBytes(32).toString('base64url')}`;
+      container = await this.driver.create({
+        username: owner.username,
+        image,
+        subnetIndex,
+        limits: { memoryBytes: limits.memoryMb * 1024 * 1024, nanoCpus: Math.round(limits.cpus * 1e9), pidsLimit: this.settings.pidsLimit },
+        env: { [PLATFORM_CONFIG_ENV]: JSON.stringify(configFor(token)) },
+        labels: routingLabels(this.settings.namePrefix, owner.username),
+        specHash,
+      });
+      this.runtimes.update(owner.id, { tokenHash: sha256(token), containerId: container.id });
+    }
+    this.runtimes.update(owner.id, { state: 'starting' });
+    step('starting');
+    await this.driver.start(owner.username);
+    step('waiting for health');
+    return this.waitHealthy(owner);
+  }
+
+  private async waitHealthy(owner: RuntimeOwner): Promise<RuntimeContainer> {
+    const deadline = Date.now() + this.settings.startTimeoutSeconds * 1000;
+    for (;;) {
+      const container = await this.driver.find(owner.username);
+      if (!container) throw new RuntimeStartError('The runtime container disappeared while starting.', '');
+      if (container.status === 'exited') {
+        const cause = container.oomKilled ? 'it ran out of memory' : `its process exited with code ${container.exitCode ?? '?'}`;
+        throw new RuntimeStartError(`The runtime stopped while starting: ${cause}.`, await this.lastLogs(owner.username));
+      }
+      if (container.status === 'running' && container.address && (await this.probe(container.address))) return container;
+      if (Date.now() > deadline) {
+        throw new RuntimeStartError(`The runtime did not become healthy within ${this.settings.startTimeoutSeconds} s.`, await this.lastLogs(owner.username));
+      }
+      await sleep(HEALTH_POLL_MS);
+    }
+  }
+
+  private async lastLogs(username: string): Promise<string> {
+    try {
+      const stream = await this.driver.logs(username, { tail: ERROR_LOG_LINES, follow: false });
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream.pipe(redactingStream())) chunks.push(Buffer.from(chunk as Buffer));
+      return Buffer.concat(chunks).toString('utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  stop(context: RequestContext, owner: RuntimeOwner, reason: 'user' | 'idle' = 'user'): Promise<RuntimeView> {
+    return this.guard(() =>
+      this.lock.run(owner.username, async () => {
+        await this.driver.ping();
+        const began = Date.now();
+        const step = (name: RuntimeStep) => this.events.emit({ username: owner.username, step: name, at: new Date().toISOString(), elapsedMs: Date.now() - began });
+        if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { state: 'stopping' });
+        step('stopping');
+        await this.driver.stop(owner.username, STOP_GRACE_SECONDS);
+        if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { state: 'stopped', errorMessage: null, errorLogs: null });
+        step('stopped');
+        this.audit.record(context, 'runtime.stop', owner.username, 'success', reason === 'idle' ? { reason } : undefined);
+        return this.status(owner);
+      }),
+    );
+  }
+
+  async restart(context: RequestContext, owner: RuntimeOwner): Promise<RuntimeView> {
+    await this.stop(context, owner);
+    return this.start(context, owner);
+  }
+
+  /** Removes the runtime; its volume (the user's files) only when `purge` is asked for explicitly. */
+  remove(context: RequestContext, owner: RuntimeOwner, purge: boolean): Promise<void> {
+    return this.guard(() =>
+      this.lock.run(owner.username, async () => {
+        await this.driver.remove(owner.username, { purgeVolume: purge });
+        if (purge) this.runtimes.delete(owner.id);
+        else if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { state: 'absent', containerId: null, tokenHash: null, errorMessage: null, errorLogs: null });
+        this.audit.record(context, 'runtime.delete', owner.username, 'success', { purge });
+      }),
+    );
+  }
+
+  /** Before a user is deleted: remove their runtime if they ever had one. */
+  async removeFor(context: RequestContext, owner: RuntimeOwner, purge: boolean): Promise<void> {
+    if (!this.runtimes.find(owner.id) && !purge) {
+      // Never started through this platform: still clean up a container adopted from Docker.
+      if (!(await this.guard(() => this.driver.find(owner.username)))) return;
+    }
+    await this.remove(context, owner, purge);
+  }
+
+  /** Per-user limits, applied when the runtime next starts (its container is recreated with them). */
+  setLimits(context: RequestContext, owner: RuntimeOwner, limits: { memoryMb?: number | null; cpus?: number | null }): RuntimeRecord {
+    this.runtimes.ensure(owner.id, subnetCapacity(this.settings.subnetPool));
+    const updated = this.runtimes.update(owner.id, {
+      ...(limits.memoryMb !== undefined && { memoryMb: limits.memoryMb }),
+      ...(limits.cpus !== undefined && { cpus: limits.cpus }),
+    });
+    this.audit.record(context, 'runtime.limits', owner.username, 'success', limits);
+    return updated!;
+  }
+
+  async logs(owner: RuntimeOwner, options: { tail: number; follow: boolean }): Promise<Readable> {
+    return this.guard(async () => {
+      const container = await this.driver.find(owner.username);
+      if (!container) throw new AppError(404, 'not_found', 'This runtime has no container yet, so there are no logs.');
+      return (await this.driver.logs(owner.username, options)).pipe(redactingStream());
+    });
+  }
+
+  recordActivity(owner: RuntimeOwner): void {
+    if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { lastActivityAt: new Date() });
+  }
+
+  names(owner: RuntimeOwner) {
+    return runtimeNames(this.settings.namePrefix, owner.username);
+  }
+}
