@@ -1,12 +1,12 @@
 # CrewClaw control plane: the Express API plus the built Svelte web app, in one Node 24 image.
 #
-#   docker build -t crewclaw/control-plane:dev .                      # with a registry (node:24-bookworm-slim)
+#   docker build -t crewclaw/control-plane:dev .                      # with a registry (node:24.18.1-bookworm-slim)
 #   scripts/build-images.sh                                           # offline: builds a local Node base first
 #   docker build --build-arg NODE_IMAGE=crewclaw/node:24-bookworm-slim -t crewclaw/control-plane:dev .
 #
 # Build arguments:
-#   NODE_IMAGE       base image for both stages (any Debian bookworm image with Node 24 at /usr/local, as the
-#                    official node:24-bookworm-slim).
+#   NODE_IMAGE       base image for both stages (a Debian bookworm image with Node 24 at /usr/local, as the
+#                    official node:24-bookworm-slim images; see the pin below).
 #   EXTRA_CA_CERTS   PEM text of extra CA certificates to trust, for a TLS-inspecting proxy between the build
 #                    and the npm registry: --build-arg EXTRA_CA_CERTS="$(cat corp-ca.pem)". A CA certificate
 #                    is public, so a build argument (visible in `docker history`) is fine for it.
@@ -14,7 +14,12 @@
 # The Dockerfile sticks to what Docker's legacy builder understands (no RUN --mount, no heredocs): machines
 # without the buildx plugin, like this project's CI, build with it. See docs/deployment.md.
 
-ARG NODE_IMAGE=node:24-bookworm-slim
+# Pinned to 24.18.1, not the floating node:24-bookworm-slim: better-sqlite3 12.x compiled against Node
+# >= 24.19 headers aborts the process when the garbage collector finalizes a statement
+# ("Assertion failed: (env) != nullptr" in node::RemoveEnvironmentCleanupHook; nodejs/node#65446,
+# WiseLibs/better-sqlite3#1515). Reproduced here with 24.21.0; gone with 24.18.1. Drop the pin once
+# better-sqlite3 is 13.x (Node-API, no ObjectWrap) or Node fixes it.
+ARG NODE_IMAGE=node:24.18.1-bookworm-slim
 
 # ---------------------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build
@@ -56,6 +61,7 @@ FROM ${NODE_IMAGE}
 
 COPY --from=build /usr/local/share/crewclaw-ca.pem /usr/local/share/crewclaw-ca.pem
 ENV NODE_EXTRA_CA_CERTS=/usr/local/share/crewclaw-ca.pem \
+    npm_config_update_notifier=false \
     NODE_ENV=production \
     DATA_DIR=/data \
     PORT=3000 \

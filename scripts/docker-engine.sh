@@ -17,9 +17,9 @@
 #   CREWCLAW_COMPOSE_VERSION   its version (default v2.40.3)
 #   CREWCLAW_SKIP_COMPOSE=1    do not check or build the compose plugin
 set -euo pipefail
-CREWCLAW_LOG_TAG=docker-engine
-# shellcheck source=lib/common.sh
+# shellcheck source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+set_log_tag docker-engine
 
 DOCKERD_TIMEOUT="${CREWCLAW_DOCKERD_TIMEOUT:-60}"
 DOCKERD_LOG="${CREWCLAW_DOCKERD_LOG:-/var/log/dockerd.log}"

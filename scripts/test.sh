@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README; .ci/run calls it). Installs what the tests need
 # when it is missing, idempotently and fast when already there, then runs
-# `npm test`: lint, type checks, unit, integration and browser tests.
+# `npm test`: lint, type checks, unit, integration, Docker and browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +27,12 @@ if [ ! -x /usr/bin/chromium ]; then
   log "Installing Chromium for the browser tests"
   apt_install chromium fonts-noto-cjk
 fi
+
+# A real Docker engine and the real runtime image (built here: there is no registry to pull from).
+# Compose is not needed by the tests, so its plugin build is skipped here.
+log "Docker engine and the runtime image"
+CREWCLAW_SKIP_COMPOSE=1 ./scripts/docker-engine.sh
+./scripts/build-images.sh runtime
 
 log "Running the tests"
 npm test

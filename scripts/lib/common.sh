@@ -6,7 +6,9 @@
 CREWCLAW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export CREWCLAW_ROOT
 
-_crewclaw_tag="${CREWCLAW_LOG_TAG:-crewclaw}"
+_crewclaw_tag=crewclaw
+# set_log_tag NAME: the name in front of every log line of the calling script.
+set_log_tag() { _crewclaw_tag="$1"; }
 
 log() { printf '[%s %s] %s\n' "$_crewclaw_tag" "$(date +%H:%M:%S)" "$*" >&2; }
 warn() { log "WARNING: $*"; }

@@ -18,12 +18,16 @@ export class RuntimeRepository {
     return this.db.select().from(runtimes).all();
   }
 
-  /** The row for a user, created with the lowest free subnet index on first use, atomically. */
-  ensure(userId: number, capacity: number): RuntimeRecord {
+  /**
+   * The row for a user, created with the lowest free subnet index on first use, atomically.
+   * `avoid` lists indexes found taken on the host by networks this platform does not know: the
+   * user's current index is replaced when it is among them.
+   */
+  ensure(userId: number, capacity: number, avoid: ReadonlySet<number> = new Set()): RuntimeRecord {
     return this.db.transaction(
       (tx) => {
         const existing = tx.select().from(runtimes).where(eq(runtimes.userId, userId)).get();
-        if (existing?.subnetIndex !== null && existing?.subnetIndex !== undefined) return existing;
+        if (existing?.subnetIndex != null && !avoid.has(existing.subnetIndex)) return existing;
         const taken = new Set(
           tx
             .select({ index: runtimes.subnetIndex })
@@ -33,7 +37,7 @@ export class RuntimeRepository {
             .map((row) => row.index),
         );
         let subnetIndex = 0;
-        while (taken.has(subnetIndex)) subnetIndex += 1;
+        while (taken.has(subnetIndex) || avoid.has(subnetIndex)) subnetIndex += 1;
         if (subnetIndex >= capacity) throw new Error(`RUNTIME_SUBNET_POOL is full (${capacity} networks)`);
         const now = new Date();
         return tx

@@ -78,13 +78,24 @@ export class DriverUnavailableError extends Error {
   }
 }
 
+/** The user's subnet is already used by some other network on the host: pick another one. */
+export class SubnetTakenError extends Error {
+  constructor(readonly subnetIndex: number) {
+    super(`subnet #${subnetIndex} overlaps a network that already exists on this host`);
+    this.name = 'SubnetTakenError';
+  }
+}
+
 export interface RuntimeDriver {
   /** Throws DriverUnavailableError when the engine does not answer. */
   ping(): Promise<void>;
   find(username: string): Promise<RuntimeContainer | null>;
   /** Every runtime this platform made (by label), for adoption after a control plane restart. */
   list(): Promise<RuntimeContainer[]>;
-  /** Makes the network and volume when missing, then the container (not started). The container must not exist. */
+  /**
+   * Makes the network and volume when missing, then the container (not started). The container must not
+   * exist. Throws SubnetTakenError when the user's subnet overlaps a network the platform does not own.
+   */
   create(spec: RuntimeSpec): Promise<RuntimeContainer>;
   /** Starting a running container is not an error. */
   start(username: string): Promise<void>;

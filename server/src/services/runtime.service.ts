@@ -12,7 +12,7 @@ import type { RuntimeRecord, RuntimeRepository, RuntimeState } from '../reposito
 import type { HealthProbe } from '../runtimes/health-probe';
 import { redactingStream } from '../runtimes/log-redaction';
 import { PLATFORM_CONFIG_ENV, platformOpenClawConfig } from '../runtimes/openclaw-config';
-import { DriverUnavailableError, type RuntimeContainer, type RuntimeDriver, type RuntimeUsage } from '../runtimes/runtime-driver';
+import { DriverUnavailableError, SubnetTakenError, type RuntimeContainer, type RuntimeDriver, type RuntimeUsage } from '../runtimes/runtime-driver';
 import { runtimeNames, subnetCapacity, subnetPlan } from '../runtimes/runtime-names';
 import { routingLabels } from '../runtimes/routing-labels';
 import type { AuditService } from './audit.service';
@@ -177,17 +177,22 @@ export class RuntimeService implements RuntimeRemoval {
     throw error instanceof AppError ? error : new RuntimeStartError(message, logs);
   }
 
-  /** Makes the container run `image` and waits until its gateway is healthy. */
-  private async bringUp(owner: RuntimeOwner, row: RuntimeRecord, image: string, step: (name: RuntimeStep, message?: string) => void): Promise<RuntimeContainer> {
-    const subnetIndex = row.subnetIndex ?? 0;
-    const limits = this.limitsOf(row);
+  /** What a runtime's container is made from; the hash leaves the token out, which changes on every create. */
+  private specFor(owner: RuntimeOwner, record: RuntimeRecord, image: string) {
+    const subnetIndex = record.subnetIndex ?? 0;
+    const limits = this.limitsOf(record);
     const plan = subnetPlan(this.settings.subnetPool, subnetIndex);
     const configFor = (token: string) =>
       platformOpenClawConfig({ username: owner.username, publicUrl: this.settings.publicUrl, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token });
     const specHash = sha256(JSON.stringify({ image, limits, pids: this.settings.pidsLimit, subnetIndex, config: configFor('') }));
+    return { subnetIndex, limits, configFor, specHash };
+  }
 
+  /** Makes the container run `image` and waits until its gateway is healthy. */
+  private async bringUp(owner: RuntimeOwner, row: RuntimeRecord, image: string, step: (name: RuntimeStep, message?: string) => void): Promise<RuntimeContainer> {
+    let record = row;
     let container = await this.driver.find(owner.username);
-    if (container && container.specHash !== specHash) {
+    if (container && container.specHash !== this.specFor(owner, record, image).specHash) {
       step('stopping', 'the runtime settings or image changed: recreating its container (files are kept)');
       await this.driver.stop(owner.username, STOP_GRACE_SECONDS);
       await this.driver.removeContainer(owner.username);
@@ -196,18 +201,31 @@ export class RuntimeService implements RuntimeRemoval {
     if (!container) {
       this.runtimes.update(owner.id, { state: 'creating' });
       step('creating container');
-      // A fresh container gets a fresh model token; only its hash is kept.
-      const token = `ccrt_${randomBytes(32).toString('base64url')}`;
-      container = await this.driver.create({
-        username: owner.username,
-        image,
-        subnetIndex,
-        limits: { memoryBytes: limits.memoryMb * 1024 * 1024, nanoCpus: Math.round(limits.cpus * 1e9), pidsLimit: this.settings.pidsLimit },
-        env: { [PLATFORM_CONFIG_ENV]: JSON.stringify(configFor(token)) },
-        labels: routingLabels(this.settings.namePrefix, owner.username),
-        specHash,
-      });
-      this.runtimes.update(owner.id, { tokenHash: sha256(token), containerId: container.id });
+      // Another network on the host may already use the user's /28 (another install, a VPN): move on.
+      const avoid = new Set<number>();
+      for (;;) {
+        const spec = this.specFor(owner, record, image);
+        // A fresh container gets a fresh model token; only its hash is kept.
+        const token = `ccrt_${randomBytes(32).toString('base64url')}`;
+        try {
+          container = await this.driver.create({
+            username: owner.username,
+            image,
+            subnetIndex: spec.subnetIndex,
+            limits: { memoryBytes: spec.limits.memoryMb * 1024 * 1024, nanoCpus: Math.round(spec.limits.cpus * 1e9), pidsLimit: this.settings.pidsLimit },
+            env: { [PLATFORM_CONFIG_ENV]: JSON.stringify(spec.configFor(token)) },
+            labels: routingLabels(this.settings.namePrefix, owner.username),
+            specHash: spec.specHash,
+          });
+        } catch (error) {
+          if (!(error instanceof SubnetTakenError) || avoid.size >= 64) throw error;
+          avoid.add(error.subnetIndex);
+          record = this.runtimes.ensure(owner.id, subnetCapacity(this.settings.subnetPool), avoid);
+          continue;
+        }
+        this.runtimes.update(owner.id, { tokenHash: sha256(token), containerId: container.id });
+        break;
+      }
     }
     this.runtimes.update(owner.id, { state: 'starting' });
     step('starting');

@@ -9,6 +9,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import {
   DriverUnavailableError,
+  SubnetTakenError,
   type ContainerStatus,
   type LogOptions,
   type RuntimeContainer,
@@ -143,8 +144,8 @@ export class DockerDriver implements RuntimeDriver {
     } catch (error) {
       if (statusCode(error) !== 404) throw error;
     }
-    await tolerate(
-      () =>
+    try {
+      await call(() =>
         this.docker.createNetwork({
           Name: network,
           Driver: 'bridge',
@@ -152,8 +153,12 @@ export class DockerDriver implements RuntimeDriver {
           IPAM: { Driver: 'default', Config: [{ Subnet: plan.subnet, Gateway: plan.gateway }] },
           Labels: this.labels(username, { [LABELS.role]: 'network' }),
         }),
-      409, // created meanwhile by a concurrent call
-    );
+      );
+    } catch (error) {
+      if (statusCode(error) === 409) return; // created meanwhile by a concurrent call
+      if (statusCode(error) === 403 && /overlaps/i.test(String((error as Error).message))) throw new SubnetTakenError(subnetIndex);
+      throw error;
+    }
   }
 
   async create(spec: RuntimeSpec): Promise<RuntimeContainer> {

@@ -13,6 +13,7 @@ import { openDatabase, type DatabaseHandle } from '../../../src/db/client';
 import { migrateDatabase } from '../../../src/db/migrate';
 import { createLogger } from '../../../src/logging/logger';
 import { createPlatform, type Platform } from '../../../src/platform';
+import type { RuntimeDriver } from '../../../src/runtimes/runtime-driver';
 
 export interface TestPlatform {
   config: Config;
@@ -21,15 +22,15 @@ export interface TestPlatform {
   dataDir: string;
   logs: string[];
   request: () => supertest.Agent;
-  close(): void;
+  close(options?: { keepData?: boolean }): void;
 }
 
 export function makeTempDir(prefix = 'crewclaw-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export function startTestPlatform(env: Record<string, string> = {}): TestPlatform {
-  const dataDir = makeTempDir();
+export function startTestPlatform(env: Record<string, string> = {}, options: { driver?: RuntimeDriver; dataDir?: string } = {}): TestPlatform {
+  const dataDir = options.dataDir ?? makeTempDir();
   const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'debug', LOG_FORMAT: 'json', ...env });
   const logs: string[] = [];
   const stream = new PassThrough();
@@ -37,7 +38,7 @@ export function startTestPlatform(env: Record<string, string> = {}): TestPlatfor
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream });
   const database = openDatabase(config.databaseFile);
   migrateDatabase(database);
-  const platform = createPlatform(config, logger, database, { webDir: path.join(dataDir, 'no-web') });
+  const platform = createPlatform(config, logger, database, { webDir: path.join(dataDir, 'no-web'), driver: options.driver });
   return {
     config,
     database,
@@ -45,10 +46,10 @@ export function startTestPlatform(env: Record<string, string> = {}): TestPlatfor
     dataDir,
     logs,
     request: () => supertest.agent(platform.app),
-    close() {
+    close(options: { keepData?: boolean } = {}) {
       platform.close();
       if (database.sqlite.open) database.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!options.keepData) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

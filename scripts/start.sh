@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Starts CrewClaw on this machine: the one command to run on a fresh machine. Idempotent: on a machine
+# where everything is built and running it only checks, in about a second.
+#
+#   1. scripts/docker-engine.sh    Docker Engine and the `docker compose` plugin (installs/starts/builds them)
+#   2. scripts/build-images.sh     the images, built here, only those missing or out of date
+#   3. docker compose up -d        the control plane (compose.yaml)
+#   4. waits for /api/ready, then prints the address and what to do first
+#
+# Settings: those of the scripts above, and from the environment or .env (environment wins, as in compose):
+#   CREWCLAW_HTTP_BIND, CREWCLAW_HTTP_PORT, CREWCLAW_VERSION   as compose.yaml
+#   CREWCLAW_READY_TIMEOUT   seconds to wait for the control plane to answer /api/ready (default 120)
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+set_log_tag start
+# shellcheck source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib/dotenv.sh"
+
+cd "$CREWCLAW_ROOT"
+load_compose_env "$CREWCLAW_ROOT/.env"
+READY_TIMEOUT="${CREWCLAW_READY_TIMEOUT:-120}"
+
+# compose ARGS...: `docker compose`, or Debian's docker-compose v1 where docker-engine.sh had to fall back.
+compose() {
+  if docker compose version >/dev/null 2>&1; then
+    docker compose "$@"
+  else
+    docker-compose "$@"
+  fi
+}
+
+# The address to probe and to print: the published port as Docker reports it (0.0.0.0 means all
+# interfaces, reached here through loopback).
+published_address() {
+  local addr
+  addr="$(compose port control-plane 3000 2>/dev/null | head -n 1)"
+  [ -n "$addr" ] || addr="${CREWCLAW_HTTP_BIND:-127.0.0.1}:${CREWCLAW_HTTP_PORT:-8080}"
+  case "$addr" in
+    0.0.0.0:*) addr="127.0.0.1:${addr#0.0.0.0:}" ;;
+    "[::]:"*) addr="127.0.0.1:${addr#\[::\]:}" ;;
+  esac
+  printf '%s' "$addr"
+}
+
+ready() { curl -fsS -m 3 "http://$1/api/ready" >/dev/null 2>&1; }
+
+main() {
+  local start addr base_url t setup
+  start="$(now_s)"
+  command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
+
+  timed "docker-engine.sh" "$CREWCLAW_ROOT/scripts/docker-engine.sh"
+  timed "build-images.sh" "$CREWCLAW_ROOT/scripts/build-images.sh" control-plane runtime
+
+  # --no-build: build-images.sh made the image (compose's own build would need a registry for the base).
+  t="$(now_s)"
+  compose up -d --no-build --remove-orphans control-plane >&2
+  log "timing: docker compose up: $(elapsed "$t") s"
+
+  addr="$(published_address)"
+  t="$(now_s)"
+  if ! wait_until "$READY_TIMEOUT" 0.5 ready "$addr"; then
+    compose ps >&2 || true
+    compose logs --tail 40 control-plane >&2 || true
+    die "the control plane did not answer http://${addr}/api/ready within ${READY_TIMEOUT}s (logs above)."
+  fi
+  log "timing: control plane ready: $(elapsed "$t") s"
+  log "timing: start.sh total: $(elapsed "$start") s"
+
+  # What compose.yaml gives the server as PUBLIC_URL (its allowed origin): use that same address.
+  base_url="${PUBLIC_URL:-http://localhost:${addr##*:}}"
+  setup="$(curl -fsS -m 3 "http://${addr}/api/setup" 2>/dev/null || true)"
+  echo
+  echo "CrewClaw is running: ${base_url}"
+  if [ "${base_url%/}" != "http://${addr}" ]; then
+    echo "  (published on this machine at http://${addr})"
+  fi
+  case "$setup" in
+    *'"needed":false'*)
+      echo "Sign in with an existing account. To add an admin from the command line:"
+      ;;
+    *)
+      echo "First run: open it in a browser and create the first admin account, or from the command line:"
+      ;;
+  esac
+  echo "  docker compose exec control-plane npm run admin -- create-user NAME --admin"
+  echo "Logs: docker compose logs -f control-plane    Stop: docker compose down (data stays in volume crewclaw-data)"
+}
+
+main "$@"

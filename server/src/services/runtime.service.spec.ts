@@ -1,0 +1,108 @@
+import { loadConfig } from '../config/config';
+import { openDatabase, type DatabaseHandle } from '../db/client';
+import { migrateDatabase } from '../db/migrate';
+import { AuditRepository } from '../repositories/audit.repository';
+import { RuntimeRepository } from '../repositories/runtime.repository';
+import { UserRepository } from '../repositories/user.repository';
+import { runtimeSettings } from '../platform';
+import { MemoryDriver } from '../runtimes/memory-driver';
+import { AuditService } from './audit.service';
+import { CLI_CONTEXT } from './request-context';
+import { RuntimeEvents, type RuntimeEvent } from './runtime-events';
+import { RuntimeService } from './runtime.service';
+
+describe('RuntimeService with the in-memory driver', () => {
+  let database: DatabaseHandle;
+  let driver: MemoryDriver;
+  let events: RuntimeEvents;
+  let healthy: boolean;
+  const alice = { id: 1, username: 'alice' };
+
+  const service = (env: Record<string, string> = {}) => {
+    const config = loadConfig({ NODE_ENV: 'test', RUNTIME_START_TIMEOUT_SECONDS: '1', ...env });
+    return new RuntimeService(driver, new RuntimeRepository(database.db), new AuditService(new AuditRepository(database.db)), events, () => Promise.resolve(healthy), runtimeSettings(config));
+  };
+
+  beforeEach(() => {
+    database = openDatabase(':memory:');
+    migrateDatabase(database);
+    new UserRepository(database.db).create({ username: 'alice', passwordHash: 'x', role: 'user' });
+    driver = new MemoryDriver();
+    events = new RuntimeEvents();
+    healthy = true;
+  });
+  afterEach(() => database.close());
+
+  it('reports absent, then running after start, with every step announced in order', async () => {
+    const runtimes = service();
+    expect((await runtimes.status(alice)).state).toBe('absent');
+    const seen: RuntimeEvent[] = [];
+    events.subscribe('alice', (event) => seen.push(event));
+    const view = await runtimes.start(CLI_CONTEXT, alice);
+    expect(view).toMatchObject({ state: 'running', image: 'crewclaw/runtime:dev', error: null });
+    expect(seen.map((event) => event.step)).toEqual(['creating container', 'starting', 'waiting for health', 'ready']);
+    expect(seen.every((event) => event.elapsedMs >= 0)).toBe(true);
+  });
+
+  it('makes one container for two simultaneous starts', async () => {
+    const runtimes = service();
+    const views = await Promise.all([runtimes.start(CLI_CONTEXT, alice), runtimes.start(CLI_CONTEXT, alice)]);
+    expect(views.map((view) => view.state)).toEqual(['running', 'running']);
+    expect(driver.createCalls).toBe(1);
+  });
+
+  it('puts only the runtime\'s own token in its config, and a new one each time it is recreated', async () => {
+    const runtimes = service();
+    await runtimes.start(CLI_CONTEXT, alice);
+    const first = driver.containers.get('alice')!.env.CREWCLAW_OPENCLAW_CONFIG!;
+    expect(JSON.parse(first).models.providers.crewclaw.apiKey).toMatch(/^ccrt_/);
+    driver.containers.delete('alice');
+    await runtimes.start(CLI_CONTEXT, alice);
+    const second = driver.containers.get('alice')!.env.CREWCLAW_OPENCLAW_CONFIG!;
+    expect(JSON.parse(second).models.providers.crewclaw.apiKey).not.toBe(JSON.parse(first).models.providers.crewclaw.apiKey);
+  });
+
+  it('names the cause and keeps the last log lines, redacted, when the gateway crashes on start', async () => {
+    driver.crashingImages.set('crewclaw/runtime:dev', 3);
+    const runtimes = service();
+    await expect(runtimes.start(CLI_CONTEXT, alice)).rejects.toMatchObject({ code: 'runtime_failed', message: expect.stringContaining('exited with code 3') });
+    const view = await runtimes.status(alice);
+    expect(view.state).toBe('error');
+    expect(view.error?.logs).toContain('gateway of alice');
+    expect(view.error?.logs).not.toContain('ccrt_secret_value_here');
+  });
+
+  it('times out with a clear error when health never comes', async () => {
+    healthy = false;
+    await expect(service().start(CLI_CONTEXT, alice)).rejects.toMatchObject({ message: expect.stringContaining('did not become healthy within 1 s') });
+  });
+
+  it('moves to a new image on start and goes back when the new one does not come up', async () => {
+    await service().start(CLI_CONTEXT, alice);
+    driver.crashingImages.set('crewclaw/runtime:broken', 1);
+    const upgraded = await service({ RUNTIME_IMAGE: 'crewclaw/runtime:broken' }).start(CLI_CONTEXT, alice);
+    expect(upgraded).toMatchObject({ state: 'running', image: 'crewclaw/runtime:dev' });
+    expect(upgraded.notice).toMatch(/upgrade to crewclaw\/runtime:broken failed.*back on crewclaw\/runtime:dev/);
+
+    const good = await service({ RUNTIME_IMAGE: 'crewclaw/runtime:next' }).start(CLI_CONTEXT, alice);
+    expect(good).toMatchObject({ state: 'running', image: 'crewclaw/runtime:next', notice: null });
+  });
+
+  it('answers 503 with a clear message when Docker is gone, and recovers when it returns', async () => {
+    const runtimes = service();
+    driver.available = false;
+    await expect(runtimes.status(alice)).rejects.toMatchObject({ status: 503, message: expect.stringContaining('Docker is not reachable') });
+    await expect(runtimes.start(CLI_CONTEXT, alice)).rejects.toMatchObject({ status: 503 });
+    driver.available = true;
+    expect((await runtimes.start(CLI_CONTEXT, alice)).state).toBe('running');
+  });
+
+  it('keeps the volume on remove and drops it only on purge', async () => {
+    const runtimes = service();
+    await runtimes.start(CLI_CONTEXT, alice);
+    await runtimes.remove(CLI_CONTEXT, alice, false);
+    expect(await driver.volumeExists('alice')).toBe(true);
+    await runtimes.remove(CLI_CONTEXT, alice, true);
+    expect(await driver.volumeExists('alice')).toBe(false);
+  });
+});

@@ -1,0 +1,18 @@
+/** Removes every container, network and volume a docker test made, whatever happened. */
+import { execFileSync } from 'node:child_process';
+
+export default function teardown(): void {
+  const list = (args: string[]) =>
+    execFileSync('docker', [...args, '--filter', 'label=org.crewclaw.test=1'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const containers = list(['ps', '-aq']);
+  if (containers.length) execFileSync('docker', ['rm', '-f', ...containers]);
+  for (const network of list(['network', 'ls', '-q'])) {
+    try {
+      execFileSync('docker', ['network', 'rm', network], { stdio: 'ignore' });
+    } catch {
+      // in use by something else of ours that is going away
+    }
+  }
+  const volumes = list(['volume', 'ls', '-q']);
+  if (volumes.length) execFileSync('docker', ['volume', 'rm', '-f', ...volumes]);
+}

@@ -1,0 +1,82 @@
+/**
+ * A real platform over the real Docker daemon and the real runtime image.
+ * Everything it makes carries the test label and a per-run name prefix, and
+ * global-teardown.ts removes whatever is left, also after a failure.
+ */
+import { execFileSync } from 'node:child_process';
+import { DockerDriver } from '../../../src/runtimes/docker/docker-driver';
+import { startTestPlatform, type TestPlatform } from '../../integration/support/test-platform';
+
+export const TEST_LABEL = 'org.crewclaw.test';
+/** One prefix per test file run, so parallel runs and leftovers never collide. */
+export const PREFIX = `cctest${process.pid}`;
+export const SUBNET_POOL = '10.214.0.0/16';
+export const RUNTIME_IMAGE = process.env.CREWCLAW_TEST_RUNTIME_IMAGE ?? 'crewclaw/runtime:dev';
+
+export function dockerEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    RUNTIME_NAME_PREFIX: PREFIX,
+    RUNTIME_SUBNET_POOL: SUBNET_POOL,
+    RUNTIME_IMAGE,
+    PUBLIC_URL: 'http://localhost:8080',
+    ...extra,
+  };
+}
+
+export function driverFor(env: Record<string, string>): DockerDriver {
+  return new DockerDriver({
+    socketPath: env.DOCKER_SOCKET ?? '/var/run/docker.sock',
+    prefix: env.RUNTIME_NAME_PREFIX ?? PREFIX,
+    subnetPool: env.RUNTIME_SUBNET_POOL ?? SUBNET_POOL,
+    extraLabels: { [TEST_LABEL]: '1' },
+  });
+}
+
+export function startDockerPlatform(extra: Record<string, string> = {}, dataDir?: string): TestPlatform {
+  const env = dockerEnv(extra);
+  return startTestPlatform(env, { driver: driverFor(env), dataDir });
+}
+
+export function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+export function containerName(username: string): string {
+  return `${PREFIX}-rt-${username}`;
+}
+
+/** Runs a test body and, when it fails, prints the logs of the runtimes it was using. */
+export async function printingLogsOnFailure(usernames: string[], body: () => Promise<void> | void): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    for (const username of usernames) {
+      try {
+        console.error(`--- logs of ${containerName(username)} ---\n${docker('logs', '--tail', '60', containerName(username))}`);
+      } catch {
+        console.error(`--- no container ${containerName(username)} ---`);
+      }
+    }
+    throw error;
+  }
+}
+
+export function removeTestResources(prefix = PREFIX): void {
+  const ids = (kind: 'ps' | 'network' | 'volume') => {
+    const base = kind === 'ps' ? ['ps', '-aq'] : [kind, 'ls', '-q'];
+    return docker(...base, '--filter', `label=${TEST_LABEL}=1`, '--filter', `label=org.crewclaw.platform=${prefix}`)
+      .split('\n')
+      .filter(Boolean);
+  };
+  const containers = ids('ps');
+  if (containers.length) docker('rm', '-f', ...containers);
+  for (const network of ids('network')) {
+    try {
+      docker('network', 'rm', network);
+    } catch {
+      // already gone
+    }
+  }
+  const volumes = ids('volume');
+  if (volumes.length) docker('volume', 'rm', '-f', ...volumes);
+}
