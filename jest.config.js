@@ -16,5 +16,12 @@ module.exports = {
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/server/src/**/*.spec.ts'] },
     { ...base, displayName: 'integration', testMatch: ['<rootDir>/server/test/integration/**/*.test.ts'] },
+    // Real Docker daemon and the real runtime image: slow, so run with --runInBand (npm run test:docker).
+    {
+      ...base,
+      displayName: 'docker',
+      testMatch: ['<rootDir>/server/test/docker/**/*.test.ts'],
+      globalTeardown: '<rootDir>/server/test/docker/global-teardown.ts',
+    },
   ],
 };
