@@ -21,6 +21,8 @@ module.exports = {
       ...base,
       displayName: 'docker',
       testMatch: ['<rootDir>/server/test/docker/**/*.test.ts'],
+      // Also before: a run that was killed never reached its teardown.
+      globalSetup: '<rootDir>/server/test/docker/global-teardown.ts',
       globalTeardown: '<rootDir>/server/test/docker/global-teardown.ts',
     },
   ],

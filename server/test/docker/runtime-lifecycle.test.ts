@@ -9,6 +9,9 @@ process.env.OPENAI_API_KEY = PROVIDER_KEY;
 
 const post = (who: SignedIn, url: string) => who.agent.post(url).set('X-CSRF-Token', who.csrfToken);
 const inWorkspace = (username: string, script: string) => docker('exec', containerName(username), 'sh', '-c', script);
+/** The gateway names its process "openclaw-gateway"; nothing else in the container does. */
+const gatewayPid = (username: string) =>
+  inWorkspace(username, 'for p in /proc/[0-9]*; do [ "$(tr "\\0" " " < $p/cmdline 2>/dev/null | cut -d" " -f1)" = "openclaw-gateway" ] && echo ${p#/proc/}; done; true');
 
 describe('a user\'s runtime, on the real Docker daemon', () => {
   let test: TestPlatform;
@@ -72,7 +75,10 @@ describe('a user\'s runtime, on the real Docker daemon', () => {
       expect(config.gateway).toMatchObject({ mode: 'local', bind: 'lan', port: 18789, controlUi: { basePath: '/u/admin' }, auth: { mode: 'trusted-proxy' } });
       expect(config.models.providers.crewclaw.apiKey).toMatch(/^ccrt_/);
       // The gateway process itself does not carry the platform config in its environment.
-      const gatewayEnv = inWorkspace('admin', 'for p in /proc/[0-9]*; do if grep -q openclaw $p/cmdline 2>/dev/null; then tr "\\0" "\\n" < $p/environ; fi; done');
+      const pid = gatewayPid('admin');
+      expect(pid).toMatch(/^\d+$/);
+      const gatewayEnv = inWorkspace('admin', `tr "\\0" "\\n" < /proc/${pid}/environ`);
+      expect(gatewayEnv).toContain('OPENCLAW_STATE_DIR');
       expect(gatewayEnv).not.toContain('CREWCLAW_OPENCLAW_CONFIG');
     }));
 
@@ -97,7 +103,7 @@ describe('a user\'s runtime, on the real Docker daemon', () => {
   it('comes back to running when the gateway process is killed', () =>
     printingLogsOnFailure(['admin'], async () => {
       const before = Number(docker('inspect', '-f', '{{.RestartCount}}', containerName('admin')));
-      inWorkspace('admin', 'for p in /proc/[0-9]*; do if grep -q "openclaw" $p/cmdline 2>/dev/null; then kill -9 ${p#/proc/} 2>/dev/null; fi; done; true');
+      inWorkspace('admin', `kill -9 ${gatewayPid('admin')}`);
       let state = '';
       for (let attempt = 0; attempt < 120 && state !== 'running'; attempt += 1) {
         await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -110,22 +116,29 @@ describe('a user\'s runtime, on the real Docker daemon', () => {
   it('streams each step of a start with its time, and serves logs with secrets redacted', () =>
     printingLogsOnFailure(['admin'], async () => {
       await post(admin, '/api/runtime/stop').expect(200);
+      // A real event-stream client on a real socket, reading until the start reports ready.
+      const server = test.platform.app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      const { port } = server.address() as { port: number };
+      const cookie = (admin.agent as unknown as { jar: { getCookies(access: object): { toValueString(): string }[] } }).jar
+        .getCookies({ domain: '127.0.0.1', path: '/', secure: false, script: false })
+        .map((entry) => entry.toValueString())
+        .join('; ');
+      const controller = new AbortController();
+      const response = await fetch(`http://127.0.0.1:${port}/api/runtime/events`, { headers: { cookie }, signal: controller.signal });
+      expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
       const steps: string[] = [];
-      const events = admin.agent
-        .get('/api/runtime/events')
-        .buffer(false)
-        .parse((response, done) => {
-          response.on('data', (chunk: Buffer) => {
-            for (const match of chunk.toString().matchAll(/"step":"([^"]+)"/g)) steps.push(match[1]!);
-            if (steps.includes('ready')) (response as unknown as { destroy(): void }).destroy();
-          });
-          response.on('close', () => done(null, null));
-          response.on('error', () => done(null, null));
-        });
-      const listening = events.then(() => undefined, () => undefined);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const reading = (async () => {
+        const decoder = new TextDecoder();
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          for (const match of decoder.decode(chunk).matchAll(/"step":"([^"]+)"/g)) steps.push(match[1]!);
+          if (steps.includes('ready')) break;
+        }
+      })().catch(() => undefined);
       await post(admin, '/api/runtime/start').expect(200);
-      await listening;
+      await Promise.race([reading, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      controller.abort();
+      server.close();
       expect(steps).toEqual(expect.arrayContaining(['starting', 'waiting for health', 'ready']));
 
       const logs = await admin.agent.get('/api/runtime/logs?tail=50').expect(200).expect('Content-Type', /text\/plain/);
