@@ -29,7 +29,7 @@ const forbidden = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'web/**', 'e2e/**', 'bench/**', 'scripts/**', '*.config.js', '*.config.mjs', 'server/test/*.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'web/**', 'e2e/**', 'bench/**', 'scripts/**', '*.config.js', '*.config.mjs', 'server/test/*.js', 'runtime-image/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -32,6 +32,7 @@ export interface RuntimeContainer {
   image: string;
   status: ContainerStatus;
   startedAt: Date | null;
+  /** How the main process last ended, while the container is down or restarting; null while it runs. */
   exitCode: number | null;
   oomKilled: boolean;
   restartCount: number;

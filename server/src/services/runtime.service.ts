@@ -236,12 +236,25 @@ export class RuntimeService implements RuntimeRemoval {
 
   private async waitHealthy(owner: RuntimeOwner): Promise<RuntimeContainer> {
     const deadline = Date.now() + this.settings.startTimeoutSeconds * 1000;
+    const restartsBefore = (await this.driver.find(owner.username))?.restartCount ?? 0;
     for (;;) {
       const container = await this.driver.find(owner.username);
       if (!container) throw new RuntimeStartError('The runtime container disappeared while starting.', '');
-      if (container.status === 'exited') {
-        const cause = container.oomKilled ? 'it ran out of memory' : `its process exited with code ${container.exitCode ?? '?'}`;
-        throw new RuntimeStartError(`The runtime stopped while starting: ${cause}.`, await this.lastLogs(owner.username));
+      // The restart policy hides a crash behind a new start: a restart during start-up is a crash.
+      if (container.status === 'exited' || container.status === 'restarting' || container.restartCount > restartsBefore) {
+        const logs = await this.lastLogs(owner.username);
+        // Stop the crash loop; the user's next start tries again.
+        await this.driver.stop(owner.username, 1);
+        const stopped = await this.driver.find(owner.username);
+        // The code is known when we saw it down; our own stop's code (SIGTERM) says nothing about the crash.
+        const exitCode = container.exitCode;
+        const cause =
+          container.oomKilled || stopped?.oomKilled
+            ? 'it ran out of memory'
+            : exitCode !== null && exitCode !== 0
+              ? `its process exited with code ${exitCode}`
+              : 'its process kept exiting and being restarted';
+        throw new RuntimeStartError(`The runtime stopped while starting: ${cause}.`, logs);
       }
       if (container.status === 'running' && container.address && (await this.probe(container.address))) return container;
       if (Date.now() > deadline) {

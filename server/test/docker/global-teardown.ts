@@ -15,4 +15,6 @@ export default function teardown(): void {
   }
   const volumes = list(['volume', 'ls', '-q']);
   if (volumes.length) execFileSync('docker', ['volume', 'rm', '-f', ...volumes]);
+  const images = list(['images', '-q']);
+  if (images.length) execFileSync('docker', ['rmi', '-f', ...new Set(images)], { stdio: 'ignore' });
 }

@@ -119,7 +119,8 @@ export class DockerDriver implements RuntimeDriver {
       image: labels[LABELS.image] ?? info.Config.Image,
       status: toStatus(info.State.Status),
       startedAt: info.State.Running && info.State.StartedAt ? new Date(info.State.StartedAt) : null,
-      exitCode: info.State.Running ? null : info.State.ExitCode,
+      // Docker keeps the exit code only while the container is down or waiting to restart.
+      exitCode: info.State.Running && !info.State.Restarting ? null : info.State.ExitCode,
       oomKilled: info.State.OOMKilled,
       restartCount: info.RestartCount,
       address: ip ? { host: ip, port: GATEWAY_PORT } : null,
