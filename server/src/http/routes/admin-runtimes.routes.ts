@@ -3,11 +3,11 @@ import { z } from 'zod';
 import { requireAdmin } from '../../auth/guards';
 import { contextOf } from '../../auth/request-context';
 import { NotFoundError } from '../../errors/app-error';
-import type { RuntimeService } from '../../services/runtime.service';
+import type { RuntimeOwner, RuntimeService } from '../../services/runtime.service';
 import type { UserService } from '../../services/user.service';
 import { parseInput } from '../../services/validate';
 import { toRuntimeDto } from '../dto';
-import { sendRuntimeLogs } from './runtime.routes';
+import { oneRuntimeRoutes } from './runtime.routes';
 
 const limitsSchema = z
   .strictObject({
@@ -24,7 +24,7 @@ export function adminRuntimesRoutes(runtimes: RuntimeService, users: UserService
   const router = Router();
   router.use(requireAdmin);
 
-  const ownerOf = (req: Request) => {
+  const ownerOf = (req: Request): RuntimeOwner => {
     const user = typeof req.params.username === 'string' ? users.findByUsername(req.params.username) : undefined;
     if (!user) throw new NotFoundError('user');
     return { id: user.id, username: user.username };
@@ -34,19 +34,6 @@ export function adminRuntimesRoutes(runtimes: RuntimeService, users: UserService
     const all = await Promise.all(users.list().map((user) => runtimes.status({ id: user.id, username: user.username })));
     res.json({ runtimes: all.map(toRuntimeDto) });
   });
-  router.get('/:username', async (req, res) => {
-    res.json({ runtime: toRuntimeDto(await runtimes.status(ownerOf(req))) });
-  });
-  router.post('/:username/start', async (req, res) => {
-    res.json({ runtime: toRuntimeDto(await runtimes.start(contextOf(req), ownerOf(req))) });
-  });
-  router.post('/:username/stop', async (req, res) => {
-    res.json({ runtime: toRuntimeDto(await runtimes.stop(contextOf(req), ownerOf(req))) });
-  });
-  router.post('/:username/restart', async (req, res) => {
-    res.json({ runtime: toRuntimeDto(await runtimes.restart(contextOf(req), ownerOf(req))) });
-  });
-  router.get('/:username/logs', (req, res) => sendRuntimeLogs(runtimes, ownerOf(req), req, res));
   router.patch('/:username/limits', async (req, res) => {
     const who = ownerOf(req);
     runtimes.setLimits(contextOf(req), who, parseInput(limitsSchema, req.body));
@@ -70,5 +57,6 @@ export function adminRuntimesRoutes(runtimes: RuntimeService, users: UserService
     await runtimes.remove(contextOf(req), ownerOf(req), purge);
     res.status(204).end();
   });
+  router.use('/:username', oneRuntimeRoutes(runtimes, ownerOf));
   return router;
 }

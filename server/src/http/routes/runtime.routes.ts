@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { requireUser } from '../../auth/guards';
 import { contextOf } from '../../auth/request-context';
 import type { RuntimeEvents } from '../../services/runtime-events';
-import type { RuntimeService } from '../../services/runtime.service';
+import type { RuntimeOwner, RuntimeService } from '../../services/runtime.service';
 import { parseInput } from '../../services/validate';
 import { toRuntimeDto } from '../dto';
 
@@ -12,7 +12,7 @@ const logsQuery = z.strictObject({
   follow: z.enum(['true', 'false', '1', '0']).default('false').transform((value) => value === 'true' || value === '1'),
 });
 
-const owner = (req: Request) => ({ id: req.user!.id, username: req.user!.username });
+const owner = (req: Request): RuntimeOwner => ({ id: req.user!.id, username: req.user!.username });
 
 /**
  * Streams the runtime's progress as server-sent events until the client goes away: first the
@@ -56,23 +56,31 @@ export async function sendRuntimeLogs(runtimes: RuntimeService, who: { id: numbe
   stream.pipe(res);
 }
 
+/** Status, start/stop/restart and logs of one runtime: the caller's own, or for admins anyone's. */
+export function oneRuntimeRoutes(runtimes: RuntimeService, ownerOf: (req: Request) => RuntimeOwner): Router {
+  const router = Router({ mergeParams: true });
+  const actions = {
+    start: (req: Request) => runtimes.start(contextOf(req), ownerOf(req)),
+    stop: (req: Request) => runtimes.stop(contextOf(req), ownerOf(req)),
+    restart: (req: Request) => runtimes.restart(contextOf(req), ownerOf(req)),
+  };
+  router.get('/', async (req, res) => {
+    res.json({ runtime: toRuntimeDto(await runtimes.status(ownerOf(req))) });
+  });
+  for (const [name, act] of Object.entries(actions)) {
+    router.post(`/${name}`, async (req, res) => {
+      res.json({ runtime: toRuntimeDto(await act(req)) });
+    });
+  }
+  router.get('/logs', (req, res) => sendRuntimeLogs(runtimes, ownerOf(req), req, res));
+  return router;
+}
+
 /** The signed-in user's own runtime. */
 export function runtimeRoutes(runtimes: RuntimeService, events: RuntimeEvents): Router {
   const router = Router();
   router.use(requireUser);
-  router.get('/', async (req, res) => {
-    res.json({ runtime: toRuntimeDto(await runtimes.status(owner(req))) });
-  });
-  router.post('/start', async (req, res) => {
-    res.json({ runtime: toRuntimeDto(await runtimes.start(contextOf(req), owner(req))) });
-  });
-  router.post('/stop', async (req, res) => {
-    res.json({ runtime: toRuntimeDto(await runtimes.stop(contextOf(req), owner(req))) });
-  });
-  router.post('/restart', async (req, res) => {
-    res.json({ runtime: toRuntimeDto(await runtimes.restart(contextOf(req), owner(req))) });
-  });
   router.get('/events', (req, res) => streamRuntimeEvents(events, req.user!.username, req, res, async () => toRuntimeDto(await runtimes.status(owner(req)))));
-  router.get('/logs', (req, res) => sendRuntimeLogs(runtimes, owner(req), req, res));
+  router.use(oneRuntimeRoutes(runtimes, owner));
   return router;
 }
