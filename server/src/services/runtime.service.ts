@@ -108,7 +108,8 @@ export class RuntimeService implements RuntimeRemoval {
     if (!container) return 'absent';
     if (container.status === 'exited' || container.status === 'created') return 'stopped';
     if (container.status === 'restarting' || !container.address) return 'starting';
-    return (await this.probe(container.address)) ? 'running' : 'starting';
+    // Our own probe, or Docker's recent verdict when a busy host makes our probe time out.
+    return container.health === 'healthy' || (await this.probe(container.address)) ? 'running' : 'starting';
   }
 
   private view(owner: RuntimeOwner, row: RuntimeRecord | undefined, container: RuntimeContainer | null, state: RuntimeState, usage: RuntimeUsage | null): RuntimeView {
@@ -159,7 +160,9 @@ export class RuntimeService implements RuntimeRemoval {
           this.audit.record(context, 'runtime.upgrade', owner.username, 'failure', { from: previous, to: target, rolledBack: true });
         }
         step('ready');
-        return this.status(owner);
+        // Healthy a moment ago: say so, rather than re-probe a host that may be busy starting others.
+        const container = await this.driver.find(owner.username);
+        return this.view(owner, this.runtimes.find(owner.id), container, 'running', await this.driver.usage(owner.username));
       }),
     );
   }
