@@ -99,5 +99,19 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     services,
     webDir: options.webDir,
   });
-  return { app, close: () => store.close() };
+  // Idle runtimes are stopped by a sweep once a minute; their files stay in their volumes.
+  const idleSweep = setInterval(() => {
+    services.runtimes.stopIdle(config.idleStopMinutes).then(
+      (stopped) => stopped.length > 0 && logger.info('stopped idle runtimes', { users: stopped }),
+      (error: unknown) => logger.warn('idle runtime sweep failed', { error }),
+    );
+  }, 60_000);
+  idleSweep.unref();
+  return {
+    app,
+    close: () => {
+      clearInterval(idleSweep);
+      store.close();
+    },
+  };
 }

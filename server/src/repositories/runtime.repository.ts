@@ -1,7 +1,7 @@
 /** Runtime rows: the platform's side of each user's runtime (Docker holds the rest). */
-import { eq, isNotNull } from 'drizzle-orm';
+import { and, eq, isNotNull, lt } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { runtimes, type RUNTIME_STATES } from '../db/schema';
+import { runtimes, users, type RUNTIME_STATES } from '../db/schema';
 
 export type RuntimeState = (typeof RUNTIME_STATES)[number];
 export type RuntimeRecord = typeof runtimes.$inferSelect;
@@ -58,6 +58,16 @@ export class RuntimeRepository {
       .where(eq(runtimes.userId, userId))
       .returning()
       .get();
+  }
+
+  /** Runtimes the platform believes running whose last use is older than `before`. */
+  listIdle(before: Date): { id: number; username: string }[] {
+    return this.db
+      .select({ id: users.id, username: users.username })
+      .from(runtimes)
+      .innerJoin(users, eq(users.id, runtimes.userId))
+      .where(and(eq(runtimes.state, 'running'), lt(runtimes.lastActivityAt, before)))
+      .all();
   }
 
   delete(userId: number): void {

@@ -13,7 +13,7 @@ export class AuditService {
     this.audit.append({
       at: new Date(),
       actorId: context.actor?.id ?? null,
-      actorName: context.actor?.username ?? (context.requestId === 'cli' ? 'cli' : null),
+      actorName: context.actor?.username ?? context.systemActor ?? null,
       action,
       target,
       result,

@@ -12,6 +12,9 @@ export interface RequestContext {
   ip?: string;
   /** The caller's own session, kept alive when their other sessions end. */
   sessionId?: string;
+  /** Who acts when no account does: the admin CLI, or the platform itself (idle stop). */
+  systemActor?: 'cli' | 'platform';
 }
 
-export const CLI_CONTEXT: RequestContext = { actor: null, requestId: 'cli' };
+export const CLI_CONTEXT: RequestContext = { actor: null, requestId: 'cli', systemActor: 'cli' };
+export const PLATFORM_CONTEXT: RequestContext = { actor: null, systemActor: 'platform' };

@@ -97,6 +97,22 @@ describe('RuntimeService with the in-memory driver', () => {
     expect((await runtimes.start(CLI_CONTEXT, alice)).state).toBe('running');
   });
 
+  it('stops runtimes idle for longer than the limit, keeps their files, and never when the limit is 0', async () => {
+    const runtimes = service();
+    await runtimes.start(CLI_CONTEXT, alice);
+    const inAnHour = new Date(Date.now() + 61 * 60_000);
+    expect(await runtimes.stopIdle(0, inAnHour)).toEqual([]);
+    expect(await runtimes.stopIdle(120, inAnHour)).toEqual([]);
+    expect(await runtimes.stopIdle(60, inAnHour)).toEqual(['alice']);
+    expect((await runtimes.status(alice)).state).toBe('stopped');
+    expect(await driver.volumeExists('alice')).toBe(true);
+    const audit = database.sqlite.prepare("SELECT actor_name, detail FROM audit_log WHERE action = 'runtime.stop'").all();
+    expect(audit).toEqual([{ actor_name: 'platform', detail: '{"reason":"idle"}' }]);
+    // Starting again counts as use.
+    await runtimes.start(CLI_CONTEXT, alice);
+    expect(await runtimes.stopIdle(60, new Date(Date.now() + 30 * 60_000))).toEqual([]);
+  });
+
   it('keeps the volume on remove and drops it only on purge', async () => {
     const runtimes = service();
     await runtimes.start(CLI_CONTEXT, alice);

@@ -18,7 +18,7 @@ import { routingLabels } from '../runtimes/routing-labels';
 import type { AuditService } from './audit.service';
 import type { RuntimeRemoval } from './user.service';
 import { KeyedLock } from './keyed-lock';
-import type { RequestContext } from './request-context';
+import { PLATFORM_CONTEXT, type RequestContext } from './request-context';
 import type { RuntimeEvents, RuntimeStep } from './runtime-events';
 
 export interface RuntimeSettings {
@@ -338,6 +338,25 @@ export class RuntimeService implements RuntimeRemoval {
       if (!container) throw new AppError(404, 'not_found', 'This runtime has no container yet, so there are no logs.');
       return (await this.driver.logs(owner.username, options)).pipe(redactingStream());
     });
+  }
+
+  /**
+   * Stops runtimes nobody used for `idleMinutes` (their volumes stay); 0 never stops anything.
+   * Returns who was stopped. A runtime that fails to stop is left for the next sweep.
+   */
+  async stopIdle(idleMinutes: number, now = new Date()): Promise<string[]> {
+    if (idleMinutes <= 0) return [];
+    const idle = this.runtimes.listIdle(new Date(now.getTime() - idleMinutes * 60_000));
+    const stopped: string[] = [];
+    for (const owner of idle) {
+      try {
+        await this.stop(PLATFORM_CONTEXT, owner, 'idle');
+        stopped.push(owner.username);
+      } catch {
+        // Docker away or the container busy: the next sweep tries again.
+      }
+    }
+    return stopped;
   }
 
   recordActivity(owner: RuntimeOwner): void {
