@@ -28,11 +28,12 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium fonts-noto-cjk
 fi
 
-# A real Docker engine and the real runtime image (built here: there is no registry to pull from).
+# A real Docker engine, the real runtime image and the control plane image (built here: there is no
+# registry to pull from).
 # Compose is not needed by the tests, so its plugin build is skipped here.
 log "Docker engine and the runtime image"
 CREWCLAW_SKIP_COMPOSE=1 ./scripts/docker-engine.sh
-./scripts/build-images.sh runtime
+./scripts/build-images.sh runtime control-plane
 
 log "Running the tests"
 npm test

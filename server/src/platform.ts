@@ -44,7 +44,12 @@ export function runtimeSettings(config: Config): RuntimeSettings {
 }
 
 export function createDriver(config: Config): RuntimeDriver {
-  return new DockerDriver({ socketPath: config.dockerSocket, prefix: config.runtimeNamePrefix, subnetPool: config.runtimeSubnetPool });
+  return new DockerDriver({
+    socketPath: config.dockerSocket,
+    prefix: config.runtimeNamePrefix,
+    subnetPool: config.runtimeSubnetPool,
+    controlPlaneContainer: config.controlPlaneContainer,
+  });
 }
 
 export function createServices(database: DatabaseHandle, config: Config, driver: RuntimeDriver = createDriver(config)) {

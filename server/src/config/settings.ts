@@ -130,6 +130,11 @@ export const serverSettings = {
     help: 'Path of the Docker Engine socket the runtime manager drives.',
     schema: z.string().min(1),
   }),
+  controlPlaneContainer: declare({
+    env: 'CONTROL_PLANE_CONTAINER',
+    help: 'Name of the container the control plane runs in (compose sets it), so it joins each user network; unset when it runs on the host.',
+    schema: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a container name').optional(),
+  }),
   runtimeImage: declare({
     env: 'RUNTIME_IMAGE',
     default: 'crewclaw/runtime:dev',

@@ -100,8 +100,8 @@ export interface RuntimeDriver {
    * exist. Throws SubnetTakenError when the user's subnet overlaps a network the platform does not own.
    */
   create(spec: RuntimeSpec): Promise<RuntimeContainer>;
-  /** Starting a running container is not an error. */
-  start(username: string): Promise<void>;
+  /** Starting a running container is not an error. The subnet index lets the driver re-join shared peers. */
+  start(username: string, subnetIndex: number): Promise<void>;
   /** Stops gracefully within `graceSeconds`; stopping a stopped or missing container is not an error. */
   stop(username: string, graceSeconds: number): Promise<void>;
   /** Removes the container only (network and volume stay), to recreate it; a missing one is fine. */

@@ -232,7 +232,7 @@ export class RuntimeService implements RuntimeRemoval {
     }
     this.runtimes.update(owner.id, { state: 'starting' });
     step('starting');
-    await this.driver.start(owner.username);
+    await this.driver.start(owner.username, record.subnetIndex ?? 0);
     step('waiting for health');
     return this.waitHealthy(owner);
   }

@@ -26,6 +26,11 @@ export interface DockerDriverOptions {
   subnetPool: string;
   /** Labels added to everything created (tests mark their resources with one). */
   extraLabels?: Record<string, string>;
+  /**
+   * The control plane's own container, when it runs in one: it joins every user network at the
+   * plan's .3 address (alias control-plane) to probe health and serve the model endpoint.
+   */
+  controlPlaneContainer?: string;
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
@@ -163,9 +168,28 @@ export class DockerDriver implements RuntimeDriver {
     }
   }
 
+  /** Joins a shared container (the control plane) to a user network at its fixed address, once. */
+  private async attachPeer(network: string, peer: string, address: string, aliases: string[]): Promise<void> {
+    const handle = this.docker.getNetwork(network);
+    const info = (await call(() => handle.inspect())) as { Containers?: Record<string, { Name?: string }> };
+    const peerId = (await call(() => this.docker.getContainer(peer).inspect())).Id;
+    if (Object.keys(info.Containers ?? {}).includes(peerId)) return;
+    await tolerate(
+      () => handle.connect({ Container: peerId, EndpointConfig: { IPAMConfig: { IPv4Address: address }, Aliases: aliases } }),
+      409, // joined meanwhile
+    );
+  }
+
+  private async attachControlPlane(username: string, subnetIndex: number): Promise<void> {
+    if (!this.options.controlPlaneContainer) return;
+    const plan = subnetPlan(this.options.subnetPool, subnetIndex);
+    await this.attachPeer(this.names(username).network, this.options.controlPlaneContainer, plan.controlPlane, ['control-plane']);
+  }
+
   async create(spec: RuntimeSpec): Promise<RuntimeContainer> {
     const { container, volume, network } = this.names(spec.username);
     await this.ensureNetwork(spec.username, spec.subnetIndex);
+    await this.attachControlPlane(spec.username, spec.subnetIndex);
     // Creating an existing volume returns it unchanged: the user's files survive every recreate.
     await call(() => this.docker.createVolume({ Name: volume, Labels: this.labels(spec.username, { [LABELS.role]: 'home' }) }));
     const plan = subnetPlan(this.options.subnetPool, spec.subnetIndex);
@@ -207,7 +231,9 @@ export class DockerDriver implements RuntimeDriver {
     return created;
   }
 
-  async start(username: string): Promise<void> {
+  async start(username: string, subnetIndex: number): Promise<void> {
+    // A recreated control plane container has lost its network memberships: join again first.
+    await this.attachControlPlane(username, subnetIndex);
     await tolerate(() => this.docker.getContainer(this.names(username).container).start(), 304);
   }
 

@@ -64,7 +64,8 @@ export async function printingLogsOnFailure(usernames: string[], body: () => Pro
 export function removeTestResources(prefix = PREFIX): void {
   const ids = (kind: 'ps' | 'network' | 'volume') => {
     const base = kind === 'ps' ? ['ps', '-aq'] : [kind, 'ls', '-q'];
-    return docker(...base, '--filter', `label=${TEST_LABEL}=1`, '--filter', `label=org.crewclaw.platform=${prefix}`)
+    // The prefix is unique to this run; resources made by a containerised control plane carry it too.
+    return docker(...base, '--filter', `label=org.crewclaw.platform=${prefix}`)
       .split('\n')
       .filter(Boolean);
   };
