@@ -51,15 +51,19 @@ describe('sign-in and sessions', () => {
       await test.request().post('/api/auth/login').send({ username, password: 'wrong-password' }).expect(401);
       return Number(process.hrtime.bigint() - started) / 1e6;
     };
+    // Warm-up: the first unknown user also computes the dummy hash once.
+    await time('ghost-warm-up');
+    await time('admin');
     const wrongPassword: number[] = [];
     const unknownUser: number[] = [];
-    for (let round = 0; round < 5; round += 1) {
+    for (let round = 0; round < 7; round += 1) {
       wrongPassword.push(await time('admin'));
       unknownUser.push(await time(`ghost${round}`));
     }
     // argon2 verification dominates both; without the dummy hash an unknown user answers in ~1 ms.
-    expect(median(unknownUser)).toBeGreaterThan(median(wrongPassword) * 0.6);
-    expect(median(unknownUser)).toBeLessThan(median(wrongPassword) * 1.6);
+    // The band is wide because other test files load the same two cores meanwhile.
+    expect(median(unknownUser)).toBeGreaterThan(median(wrongPassword) * 0.5);
+    expect(median(unknownUser)).toBeLessThan(median(wrongPassword) * 2.5);
   });
 
   it('ends a disabled user\'s live sessions at once', async () => {
