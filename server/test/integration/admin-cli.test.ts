@@ -1,16 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runTs } from './support/spawn';
-import { makeTempDir, signIn, startTestPlatform, type TestPlatform } from './support/test-platform';
+import { makeTempDir, platformPerTest, signIn } from './support/test-platform';
 
 const admin = (args: string[], dataDir: string, input: string) => runTs('server/src/cli/admin.ts', args, { DATA_DIR: dataDir }, input);
 
 describe('admin command line', () => {
-  let test: TestPlatform;
-  beforeEach(() => {
-    test = startTestPlatform();
-  });
-  afterEach(() => test.close());
+  const test = platformPerTest();
 
   it('creates an admin who can then sign in and administer, on the database the server is using', async () => {
     const result = await admin(['create-user', 'rescue', '--admin'], test.dataDir, 'rescue-password\n');

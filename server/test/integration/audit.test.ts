@@ -1,11 +1,7 @@
-import { createUser, setupAdmin, startTestPlatform, type TestPlatform } from './support/test-platform';
+import { createUser, platformPerTest, setupAdmin } from './support/test-platform';
 
 describe('audit trail', () => {
-  let test: TestPlatform;
-  beforeEach(() => {
-    test = startTestPlatform();
-  });
-  afterEach(() => test.close());
+  const test = platformPerTest();
 
   it('records who did what, the result and the request id, newest first', async () => {
     const admin = await setupAdmin(test);

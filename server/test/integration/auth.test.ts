@@ -1,4 +1,4 @@
-import { auditActions, createUser, setupAdmin, signIn, startTestPlatform, type TestPlatform } from './support/test-platform';
+import { auditActions, createUser, platformPerTest, setupAdmin, signIn, startTestPlatform } from './support/test-platform';
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -6,11 +6,7 @@ function median(values: number[]): number {
 }
 
 describe('sign-in and sessions', () => {
-  let test: TestPlatform;
-  beforeEach(() => {
-    test = startTestPlatform();
-  });
-  afterEach(() => test.close());
+  const test = platformPerTest();
 
   it('signs in regardless of case and spaces, and signs out for good', async () => {
     await setupAdmin(test);

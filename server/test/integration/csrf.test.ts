@@ -1,11 +1,7 @@
-import { setupAdmin, startTestPlatform, userCount, type TestPlatform } from './support/test-platform';
+import { platformPerTest, setupAdmin, userCount } from './support/test-platform';
 
 describe('CSRF protection', () => {
-  let test: TestPlatform;
-  beforeEach(() => {
-    test = startTestPlatform({ PUBLIC_URL: 'https://crew.example.test' });
-  });
-  afterEach(() => test.close());
+  const test = platformPerTest({ PUBLIC_URL: 'https://crew.example.test' });
 
   it('refuses a signed-in write without the token, or with a wrong one, and changes nothing', async () => {
     const admin = await setupAdmin(test);

@@ -1,11 +1,7 @@
-import { startTestPlatform, type TestPlatform } from './support/test-platform';
+import { platformPerTest } from './support/test-platform';
 
 describe('health, readiness and unknown routes', () => {
-  let test: TestPlatform;
-  beforeEach(() => {
-    test = startTestPlatform();
-  });
-  afterEach(() => test.close());
+  const test = platformPerTest();
 
   it('is alive and ready without signing in', async () => {
     await test.request().get('/api/health').expect(200, { status: 'ok' });

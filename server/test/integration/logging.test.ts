@@ -1,11 +1,7 @@
-import { createUser, setupAdmin, startTestPlatform, type TestPlatform } from './support/test-platform';
+import { createUser, platformPerTest, setupAdmin } from './support/test-platform';
 
 describe('request logging', () => {
-  let test: TestPlatform;
-  beforeEach(() => {
-    test = startTestPlatform();
-  });
-  afterEach(() => test.close());
+  const test = platformPerTest();
 
   it('writes one JSON line per request with the request id it also returns', async () => {
     const response = await test.request().get('/api/health').expect(200);

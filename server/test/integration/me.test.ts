@@ -1,11 +1,7 @@
-import { auditActions, createUser, setupAdmin, signIn, startTestPlatform, type TestPlatform } from './support/test-platform';
+import { auditActions, createUser, platformPerTest, setupAdmin, signIn } from './support/test-platform';
 
 describe('my account', () => {
-  let test: TestPlatform;
-  beforeEach(() => {
-    test = startTestPlatform();
-  });
-  afterEach(() => test.close());
+  const test = platformPerTest();
 
   it('answers 401 in the error shape when not signed in', async () => {
     const response = await test.request().get('/api/me').expect(401);

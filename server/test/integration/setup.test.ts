@@ -1,11 +1,7 @@
-import { ADMIN, auditActions, setupAdmin, startTestPlatform, userCount, type TestPlatform } from './support/test-platform';
+import { ADMIN, auditActions, platformPerTest, setupAdmin, userCount } from './support/test-platform';
 
 describe('first-run setup', () => {
-  let test: TestPlatform;
-  beforeEach(() => {
-    test = startTestPlatform();
-  });
-  afterEach(() => test.close());
+  const test = platformPerTest();
 
   it('creates the first admin, signs them in, and then answers 409', async () => {
     await test.request().get('/api/setup').expect(200, { needed: true });

@@ -88,3 +88,22 @@ export function auditActions(test: TestPlatform): { action: string; target: stri
 export function userCount(test: TestPlatform): number {
   return (test.database.sqlite.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n;
 }
+
+/**
+ * A fresh platform for every test of the calling describe block, closed after each. The returned
+ * object always stands for the current test's platform.
+ */
+export function platformPerTest(env: Record<string, string> = {}): TestPlatform {
+  let current: TestPlatform | undefined;
+  beforeEach(() => {
+    current = startTestPlatform(env);
+  });
+  afterEach(() => current?.close());
+  return new Proxy({} as TestPlatform, {
+    get(_target, key: keyof TestPlatform) {
+      if (!current) throw new Error('platformPerTest() is only usable inside a test');
+      const value: unknown = Reflect.get(current, key);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(current) : value;
+    },
+  });
+}
