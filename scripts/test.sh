@@ -28,6 +28,12 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium fonts-noto-cjk
 fi
 
+# iproute2 gives the Docker tests a stand-in outside host in its own network namespace.
+if ! command -v ip >/dev/null 2>&1; then
+  log "Installing iproute2 for the network tests"
+  apt_install iproute2
+fi
+
 # A real Docker engine, the real runtime image and the control plane image (built here: there is no
 # registry to pull from).
 # Compose is not needed by the tests, so its plugin build is skipped here.

@@ -15,6 +15,11 @@ export default function teardown(): void {
   }
   const volumes = list(['volume', 'ls', '-q']);
   if (volumes.length) execFileSync('docker', ['volume', 'rm', '-f', ...volumes]);
+  // Network namespaces standing in for outside hosts (support/outside-host.ts).
+  for (const line of execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n')) {
+    const name = line.split(' ')[0];
+    if (name?.startsWith('cctest')) execFileSync('ip', ['netns', 'delete', name]);
+  }
   const images = list(['images', '-q']);
   if (images.length) execFileSync('docker', ['rmi', '-f', ...new Set(images)], { stdio: 'ignore' });
 }

@@ -1,14 +1,21 @@
 import { createUser, setupAdmin, type SignedIn, type TestPlatform } from '../integration/support/test-platform';
+import { startOutsideHost, type OutsideHost } from './support/outside-host';
 import { PREFIX, containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform } from './support/docker-platform';
 
 jest.setTimeout(600_000);
 
 const USERS = Array.from({ length: 10 }, (_, index) => `crew${index}`);
 const ipOf = (username: string) => docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${PREFIX}-net-${username}").IPAddress}}`, containerName(username));
-/** Exit 0 when `url` answers from inside the user's runtime, 7 when the connection fails. */
-const reachFrom = (username: string, url: string) => {
+/**
+ * Exit 0 when a TCP connection from inside the user's runtime to host:port opens, 7 when it is refused
+ * or dropped. A bare connect is answered by the kernel, so a gateway busy starting up still counts as
+ * reachable, while Docker's isolation rules drop the packets and the attempt times out.
+ */
+const connectFrom = (username: string, host: string, port: number) => {
+  const script = `const s = require('node:net').connect(${port}, ${JSON.stringify(host)}); s.setTimeout(5000);
+s.on('connect', () => process.exit(0)); s.on('timeout', () => process.exit(7)); s.on('error', () => process.exit(7));`;
   try {
-    docker('exec', containerName(username), 'node', '-e', `fetch(${JSON.stringify(url)}, { signal: AbortSignal.timeout(3000) }).then(() => process.exit(0), () => process.exit(7))`);
+    docker('exec', containerName(username), 'node', '-e', script);
     return 0;
   } catch (error) {
     return (error as { status?: number }).status ?? -1;
@@ -18,13 +25,16 @@ const reachFrom = (username: string, url: string) => {
 describe('many runtimes on one host', () => {
   let test: TestPlatform;
   let members: SignedIn[];
+  let outside: OutsideHost;
   beforeAll(async () => {
+    outside = await startOutsideHost(`${PREFIX}-out`);
     test = startDockerPlatform();
     const admin = await setupAdmin(test);
     members = [];
     for (const username of USERS) members.push(await createUser(test, admin, username));
   });
   afterAll(() => {
+    outside.close();
     test.close();
     removeTestResources();
   });
@@ -41,9 +51,14 @@ describe('many runtimes on one host', () => {
     printingLogsOnFailure(USERS.slice(0, 2), () => {
       const [first, second] = USERS as [string, string];
       // The probe itself works: a runtime reaches its own gateway on its own address.
-      expect(reachFrom(first, `http://${ipOf(first)}:18789/healthz`)).toBe(0);
+      expect(connectFrom(first, ipOf(first), 18789)).toBe(0);
       // But not another user's runtime, in either direction.
-      expect(reachFrom(first, `http://${ipOf(second)}:18789/healthz`)).toBe(7);
-      expect(reachFrom(second, `http://${ipOf(first)}:18789/healthz`)).toBe(7);
+      expect(connectFrom(first, ipOf(second), 18789)).toBe(7);
+      expect(connectFrom(second, ipOf(first), 18789)).toBe(7);
+    }));
+
+  it('lets runtimes reach servers outside the host', () =>
+    printingLogsOnFailure(USERS.slice(0, 1), () => {
+      expect(connectFrom(USERS[0]!, outside.address, outside.port)).toBe(0);
     }));
 });
