@@ -26,6 +26,9 @@ DOCKERD_LOG="${CREWCLAW_DOCKERD_LOG:-/var/log/dockerd.log}"
 COMPOSE_MODULE="${CREWCLAW_COMPOSE_MODULE:-github.com/docker/compose/v2}"
 COMPOSE_VERSION="${CREWCLAW_COMPOSE_VERSION:-v2.40.3}"
 
+# Holds the pid of a dockerd this script started (see server/test/docker/runtime-daemon-restart.test.ts).
+STARTED_BY_US_MARKER=/var/run/crewclaw-dockerd.pid
+
 daemon_answers() { timeout 10 docker version >/dev/null 2>&1; }
 
 install_engine() {
@@ -57,6 +60,8 @@ start_daemon() {
     # setsid + nohup: the daemon outlives this script and its terminal. No service manager runs on these
     # machines; on a host with systemd, `systemctl start docker` is the better way and we never get here.
     setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    # Marks the daemon as ours: the Docker tests may stop and restart it (never one a service manager runs).
+    echo "$!" > "$STARTED_BY_US_MARKER"
   else
     log "dockerd (pid ${pid}) is running but not answering yet: waiting for it"
   fi

@@ -72,6 +72,8 @@ export function createServices(database: DatabaseHandle, config: Config, driver:
 
 export interface Platform {
   app: express.Express;
+  /** The services behind the app, for the platform's own timers and for tests that drive them. */
+  services: ReturnType<typeof createServices>;
   close(): void;
 }
 
@@ -104,6 +106,11 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     services,
     webDir: options.webDir,
   });
+  // Runtimes that kept running while the control plane was away get its network memberships back.
+  services.runtimes.reconnectRunning().then(
+    (users) => users.length > 0 && logger.info('reconnected to running runtimes', { users }),
+    (error: unknown) => logger.warn('could not reconnect to running runtimes; each rejoins at its next start', { error }),
+  );
   // Idle runtimes are stopped by a sweep once a minute; their files stay in their volumes.
   const idleSweep = setInterval(() => {
     services.runtimes.stopIdle(config.idleStopMinutes).then(
@@ -114,6 +121,7 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
   idleSweep.unref();
   return {
     app,
+    services,
     close: () => {
       clearInterval(idleSweep);
       store.close();

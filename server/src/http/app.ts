@@ -16,6 +16,7 @@ import { apiNotFound, errorHandler } from './error-handler';
 import { requestId } from './request-id';
 import { requestLog } from './request-log';
 import { auditRoutes } from './routes/audit.routes';
+import { forwardAuthRoutes } from './routes/forward-auth.routes';
 import { authRoutes } from './routes/auth.routes';
 import { healthRoutes } from './routes/health.routes';
 import { meRoutes } from './routes/me.routes';
@@ -66,6 +67,7 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use(deps.passport.session());
   api.use(deps.csrf.protect);
   api.use('/setup', setupRoutes(deps.services.setup, deps.csrf));
+  api.use('/auth/forward', forwardAuthRoutes(deps.services.runtimes));
   api.use('/auth', authRoutes({ auth: deps.services.auth, passport: deps.passport, csrf: deps.csrf, loginRateLimit: deps.loginRateLimit }));
   api.use('/me', meRoutes(deps.services.users, deps.csrf));
   api.use('/users', usersRoutes(deps.services.users));

@@ -14,6 +14,15 @@ export class RuntimeRepository {
     return this.db.select().from(runtimes).where(eq(runtimes.userId, userId)).get();
   }
 
+  findByUsername(username: string): RuntimeRecord | undefined {
+    return this.db
+      .select({ runtime: runtimes })
+      .from(runtimes)
+      .innerJoin(users, eq(users.id, runtimes.userId))
+      .where(eq(users.username, username))
+      .get()?.runtime;
+  }
+
   list(): RuntimeRecord[] {
     return this.db.select().from(runtimes).all();
   }

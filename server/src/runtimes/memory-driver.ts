@@ -10,13 +10,16 @@ import {
   type LogOptions,
   type RuntimeContainer,
   type RuntimeDriver,
+  type RuntimeLimits,
   type RuntimeSpec,
   type RuntimeUsage,
 } from './runtime-driver';
 import { GATEWAY_PORT } from './runtime-names';
 
 export class MemoryDriver implements RuntimeDriver {
-  readonly containers = new Map<string, RuntimeContainer & { env: Record<string, string> }>();
+  readonly containers = new Map<string, RuntimeContainer & { env: Record<string, string>; limits: RuntimeLimits }>();
+  /** Users whose shared peers were (re-)connected, in order. */
+  readonly peerConnections: string[] = [];
   readonly volumes = new Set<string>();
   /** Images whose gateway exits at once with this code. */
   readonly crashingImages = new Map<string, number>();
@@ -64,6 +67,7 @@ export class MemoryDriver implements RuntimeDriver {
       address: null,
       specHash: spec.specHash,
       env: spec.env,
+      limits: spec.limits,
     };
     this.containers.set(spec.username, container);
     return { ...container };
@@ -76,6 +80,19 @@ export class MemoryDriver implements RuntimeDriver {
     const exitCode = this.crashingImages.get(container.image);
     if (exitCode !== undefined) Object.assign(container, { status: 'exited', exitCode, startedAt: null, address: null });
     else Object.assign(container, { status: 'running', exitCode: null, startedAt: new Date(), address: { host: `mem-${username}`, port: GATEWAY_PORT } });
+    return Promise.resolve();
+  }
+
+  connectPeers(username: string): Promise<void> {
+    this.check();
+    this.peerConnections.push(username);
+    return Promise.resolve();
+  }
+
+  updateLimits(username: string, limits: RuntimeLimits): Promise<void> {
+    this.check();
+    const container = this.containers.get(username);
+    if (container) container.limits = limits;
     return Promise.resolve();
   }
 
@@ -112,6 +129,7 @@ export class MemoryDriver implements RuntimeDriver {
 
   usage(username: string): Promise<RuntimeUsage | null> {
     this.check();
-    return Promise.resolve(this.containers.get(username)?.status === 'running' ? { memoryBytes: 600 * 2 ** 20, memoryLimitBytes: 2 ** 31, cpuPercent: 1 } : null);
+    const container = this.containers.get(username);
+    return Promise.resolve(container?.status === 'running' ? { memoryBytes: 600 * 2 ** 20, memoryLimitBytes: container.limits.memoryBytes, cpuPercent: 1 } : null);
   }
 }

@@ -102,6 +102,14 @@ export interface RuntimeDriver {
   create(spec: RuntimeSpec): Promise<RuntimeContainer>;
   /** Starting a running container is not an error. The subnet index lets the driver re-join shared peers. */
   start(username: string, subnetIndex: number): Promise<void>;
+  /**
+   * Joins the shared peers (the control plane when it runs in a container) to the user's network at
+   * their fixed addresses; peers already there are left alone. A recreated control plane container
+   * has lost its memberships, and runtimes that kept running need it back.
+   */
+  connectPeers(username: string, subnetIndex: number): Promise<void>;
+  /** Applies limits to the existing container at once, running or not; no container is not an error. */
+  updateLimits(username: string, limits: RuntimeLimits): Promise<void>;
   /** Stops gracefully within `graceSeconds`; stopping a stopped or missing container is not an error. */
   stop(username: string, graceSeconds: number): Promise<void>;
   /** Removes the container only (network and volume stay), to recreate it; a missing one is fine. */

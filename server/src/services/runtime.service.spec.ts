@@ -121,4 +121,76 @@ describe('RuntimeService with the in-memory driver', () => {
     await runtimes.remove(CLI_CONTEXT, alice, true);
     expect(await driver.volumeExists('alice')).toBe(false);
   });
+
+  it('changes the limits of a running runtime in place, and of a stopped one before it starts', async () => {
+    const runtimes = service();
+    await runtimes.start(CLI_CONTEXT, alice);
+    const id = driver.containers.get('alice')!.id;
+    await runtimes.setLimits(CLI_CONTEXT, alice, { memoryMb: 1024, cpus: 0.5 });
+    expect(driver.containers.get('alice')).toMatchObject({ id, status: 'running', limits: { memoryBytes: 1024 * 2 ** 20, nanoCpus: 5e8 } });
+    expect((await runtimes.status(alice)).usage?.memoryLimitBytes).toBe(1024 * 2 ** 20);
+    await runtimes.stop(CLI_CONTEXT, alice);
+    // Back to the default while stopped: the same container takes it when it starts.
+    await runtimes.setLimits(CLI_CONTEXT, alice, { memoryMb: null });
+    await runtimes.start(CLI_CONTEXT, alice);
+    expect(driver.containers.get('alice')).toMatchObject({ id, limits: { memoryBytes: 2048 * 2 ** 20, nanoCpus: 5e8 } });
+    expect(driver.createCalls).toBe(1);
+  });
+
+  it('saves no limits Docker refused', async () => {
+    const runtimes = service();
+    await runtimes.start(CLI_CONTEXT, alice);
+    driver.available = false;
+    await expect(runtimes.setLimits(CLI_CONTEXT, alice, { memoryMb: 1024 })).rejects.toMatchObject({ status: 503 });
+    driver.available = true;
+    expect((await runtimes.status(alice)).limits).toEqual({ memoryMb: 2048, cpus: 2, custom: false });
+  });
+
+  it('reconnects shared peers to the networks of runtimes that kept running, and only those', async () => {
+    new UserRepository(database.db).create({ username: 'bob', passwordHash: 'x', role: 'user' });
+    const bob = { id: 2, username: 'bob' };
+    const runtimes = service();
+    await runtimes.start(CLI_CONTEXT, alice);
+    await runtimes.start(CLI_CONTEXT, bob);
+    await runtimes.stop(CLI_CONTEXT, bob);
+    driver.peerConnections.length = 0;
+    expect(await runtimes.reconnectRunning()).toEqual(['alice']);
+    expect(driver.peerConnections).toEqual(['alice']);
+  });
+
+  it('starts a runtime that is not running when its user reaches for it, and counts use while it runs', async () => {
+    const runtimes = service();
+    expect(await runtimes.access(CLI_CONTEXT, alice)).toBe('starting');
+    await waitFor(async () => (await runtimes.status(alice)).state === 'running');
+    const repository = new RuntimeRepository(database.db);
+    const longAgo = new Date(Date.now() - 3 * 3600_000);
+    repository.update(alice.id, { lastActivityAt: longAgo });
+    expect(await runtimes.access(CLI_CONTEXT, alice)).toBe('ready');
+    expect(repository.find(alice.id)!.lastActivityAt!.getTime()).toBeGreaterThan(longAgo.getTime());
+    expect(await runtimes.stopIdle(60)).toEqual([]);
+    // Idle-stopped, then reached again: started again.
+    await runtimes.stop(CLI_CONTEXT, alice, 'idle');
+    expect(await runtimes.access(CLI_CONTEXT, alice)).toBe('starting');
+    await waitFor(async () => (await runtimes.status(alice)).state === 'running');
+  });
+
+  it('writes activity at most once a minute per user', () => {
+    const runtimes = service();
+    const repository = new RuntimeRepository(database.db);
+    repository.ensure(alice.id, 16);
+    const at = (ms: number) => new Date(Date.UTC(2026, 10, 24, 12, 0, 0) + ms);
+    runtimes.recordActivity(alice, at(0));
+    runtimes.recordActivity(alice, at(30_000));
+    expect(repository.find(alice.id)!.lastActivityAt).toEqual(at(0));
+    runtimes.recordActivity(alice, at(61_000));
+    expect(repository.find(alice.id)!.lastActivityAt).toEqual(at(61_000));
+  });
 });
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -12,7 +12,7 @@ import type { RuntimeRecord, RuntimeRepository, RuntimeState } from '../reposito
 import type { HealthProbe } from '../runtimes/health-probe';
 import { redactingStream } from '../runtimes/log-redaction';
 import { PLATFORM_CONFIG_ENV, platformOpenClawConfig } from '../runtimes/openclaw-config';
-import { DriverUnavailableError, SubnetTakenError, type RuntimeContainer, type RuntimeDriver, type RuntimeUsage } from '../runtimes/runtime-driver';
+import { DriverUnavailableError, SubnetTakenError, type RuntimeContainer, type RuntimeDriver, type RuntimeLimits, type RuntimeUsage } from '../runtimes/runtime-driver';
 import { runtimeNames, subnetCapacity, subnetPlan } from '../runtimes/runtime-names';
 import { routingLabels } from '../runtimes/routing-labels';
 import type { AuditService } from './audit.service';
@@ -65,10 +65,13 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+const ACTIVITY_WRITE_INTERVAL_MS = 60_000;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class RuntimeService implements RuntimeRemoval {
   private readonly lock = new KeyedLock();
+  private readonly activityNoted = new Map<number, number>();
 
   constructor(
     private readonly driver: RuntimeDriver,
@@ -180,15 +183,22 @@ export class RuntimeService implements RuntimeRemoval {
     throw error instanceof AppError ? error : new RuntimeStartError(message, logs);
   }
 
-  /** What a runtime's container is made from; the hash leaves the token out, which changes on every create. */
+  /**
+   * What a runtime's container is made from. The hash leaves out the token, which changes on every
+   * create, and the limits, which Docker changes in place (driver.updateLimits) without a recreate.
+   */
   private specFor(owner: RuntimeOwner, record: RuntimeRecord, image: string) {
     const subnetIndex = record.subnetIndex ?? 0;
-    const limits = this.limitsOf(record);
     const plan = subnetPlan(this.settings.subnetPool, subnetIndex);
     const configFor = (token: string) =>
       platformOpenClawConfig({ username: owner.username, publicUrl: this.settings.publicUrl, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token });
-    const specHash = sha256(JSON.stringify({ image, limits, pids: this.settings.pidsLimit, subnetIndex, config: configFor('') }));
-    return { subnetIndex, limits, configFor, specHash };
+    const specHash = sha256(JSON.stringify({ image, subnetIndex, config: configFor('') }));
+    return { subnetIndex, configFor, specHash };
+  }
+
+  private driverLimits(record: RuntimeRecord | undefined): RuntimeLimits {
+    const limits = this.limitsOf(record);
+    return { memoryBytes: limits.memoryMb * 1024 * 1024, nanoCpus: Math.round(limits.cpus * 1e9), pidsLimit: this.settings.pidsLimit };
   }
 
   /** Makes the container run `image` and waits until its gateway is healthy. */
@@ -215,7 +225,7 @@ export class RuntimeService implements RuntimeRemoval {
             username: owner.username,
             image,
             subnetIndex: spec.subnetIndex,
-            limits: { memoryBytes: spec.limits.memoryMb * 1024 * 1024, nanoCpus: Math.round(spec.limits.cpus * 1e9), pidsLimit: this.settings.pidsLimit },
+            limits: this.driverLimits(record),
             env: { [PLATFORM_CONFIG_ENV]: JSON.stringify(spec.configFor(token)) },
             labels: routingLabels(this.settings.namePrefix, owner.username),
             specHash: spec.specHash,
@@ -230,6 +240,8 @@ export class RuntimeService implements RuntimeRemoval {
         break;
       }
     }
+    // Limits or defaults changed while it was stopped: the kept container takes them before it runs.
+    else await this.driver.updateLimits(owner.username, this.driverLimits(record));
     this.runtimes.update(owner.id, { state: 'starting' });
     step('starting');
     await this.driver.start(owner.username, record.subnetIndex ?? 0);
@@ -321,15 +333,46 @@ export class RuntimeService implements RuntimeRemoval {
     await this.remove(context, owner, purge);
   }
 
-  /** Per-user limits, applied when the runtime next starts (its container is recreated with them). */
-  setLimits(context: RequestContext, owner: RuntimeOwner, limits: { memoryMb?: number | null; cpus?: number | null }): RuntimeRecord {
-    this.runtimes.ensure(owner.id, subnetCapacity(this.settings.subnetPool));
-    const updated = this.runtimes.update(owner.id, {
-      ...(limits.memoryMb !== undefined && { memoryMb: limits.memoryMb }),
-      ...(limits.cpus !== undefined && { cpus: limits.cpus }),
-    });
-    this.audit.record(context, 'runtime.limits', owner.username, 'success', limits);
-    return updated!;
+  /**
+   * Per-user limits (null = the default), applied at once: Docker changes a running container's
+   * cgroup in place. The container takes them first, so a refusal by Docker saves nothing.
+   */
+  setLimits(context: RequestContext, owner: RuntimeOwner, limits: { memoryMb?: number | null; cpus?: number | null }): Promise<RuntimeRecord> {
+    return this.guard(() =>
+      this.lock.run(owner.username, async () => {
+        const current = this.runtimes.ensure(owner.id, subnetCapacity(this.settings.subnetPool));
+        const wanted = {
+          ...current,
+          ...(limits.memoryMb !== undefined && { memoryMb: limits.memoryMb }),
+          ...(limits.cpus !== undefined && { cpus: limits.cpus }),
+        };
+        await this.driver.updateLimits(owner.username, this.driverLimits(wanted));
+        const updated = this.runtimes.update(owner.id, { memoryMb: wanted.memoryMb, cpus: wanted.cpus });
+        this.audit.record(context, 'runtime.limits', owner.username, 'success', limits);
+        return updated!;
+      }),
+    );
+  }
+
+  /**
+   * After a control plane restart: shared peers join the networks of runtimes that kept running (a
+   * recreated control plane container lost them). Returns who was reconnected; failures wait for the
+   * runtime's next start, which joins again.
+   */
+  async reconnectRunning(): Promise<string[]> {
+    const reconnected: string[] = [];
+    for (const container of await this.guard(() => this.driver.list())) {
+      if (container.status !== 'running' && container.status !== 'restarting') continue;
+      const record = this.runtimes.findByUsername(container.username);
+      if (record?.subnetIndex == null) continue;
+      try {
+        await this.driver.connectPeers(container.username, record.subnetIndex);
+        reconnected.push(container.username);
+      } catch {
+        // left for its next start
+      }
+    }
+    return reconnected;
   }
 
   async logs(owner: RuntimeOwner, options: { tail: number; follow: boolean }): Promise<Readable> {
@@ -359,8 +402,31 @@ export class RuntimeService implements RuntimeRemoval {
     return stopped;
   }
 
-  recordActivity(owner: RuntimeOwner): void {
-    if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { lastActivityAt: new Date() });
+  recordActivity(owner: RuntimeOwner, now = new Date()): void {
+    // Every proxied request and model call lands here: write at most once a minute per user.
+    const last = this.activityNoted.get(owner.id) ?? 0;
+    if (now.getTime() - last < ACTIVITY_WRITE_INTERVAL_MS) return;
+    this.activityNoted.set(owner.id, now.getTime());
+    if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { lastActivityAt: now });
+  }
+
+  /**
+   * The user is reaching their runtime through the proxy. A running one counts the request as use;
+   * any other is started in the background (the counterpart of the idle stop) and the caller is told
+   * to wait. Asked on every proxied request, so a runtime the database calls running is trusted
+   * without asking Docker.
+   */
+  async access(context: RequestContext, owner: RuntimeOwner): Promise<'ready' | 'starting'> {
+    const ready = () => {
+      this.recordActivity(owner);
+      return 'ready' as const;
+    };
+    if (this.runtimes.find(owner.id)?.state === 'running') return ready();
+    if (this.lock.isBusy(owner.username)) return 'starting';
+    if ((await this.status(owner)).state === 'running') return ready();
+    // The outcome lands in the runtime's state and the audit log; the waiting page follows it there.
+    this.start(context, owner).catch(() => undefined);
+    return 'starting';
   }
 
   names(owner: RuntimeOwner) {

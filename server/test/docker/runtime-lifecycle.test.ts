@@ -156,6 +156,23 @@ describe('a user\'s runtime, on the real Docker daemon', () => {
       expect(containers).toHaveLength(1);
     }));
 
+  it('applies new limits to a running runtime in place, without restarting it', () =>
+    printingLogsOnFailure(['bob'], async () => {
+      const before = docker('inspect', '-f', '{{.Id}} {{.State.StartedAt}}', containerName('bob'));
+      await admin.agent
+        .patch('/api/admin/runtimes/bob/limits')
+        .set('X-CSRF-Token', admin.csrfToken)
+        .send({ memoryMb: 1536, cpus: 1 })
+        .expect(200)
+        .expect((response) => expect(response.body.runtime).toMatchObject({ state: 'running', limits: { memoryMb: 1536, cpus: 1, custom: true } }));
+      expect(docker('inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}}', containerName('bob'))).toBe(
+        `${1536 * 2 ** 20} ${1536 * 2 ** 20} 1000000000`,
+      );
+      expect(docker('inspect', '-f', '{{.Id}} {{.State.StartedAt}}', containerName('bob'))).toBe(before);
+      const status = await admin.agent.get('/api/admin/runtimes/bob').expect(200);
+      expect(status.body.runtime.memoryLimitBytes).toBe(1536 * 2 ** 20);
+    }));
+
   it('lets admins see and stop everyone\'s runtime, refuses other users, and audits it', () =>
     printingLogsOnFailure(['bob'], async () => {
       const carol = await createUser(test, admin, 'carol');

@@ -36,7 +36,7 @@ export function adminRuntimesRoutes(runtimes: RuntimeService, users: UserService
   });
   router.patch('/:username/limits', async (req, res) => {
     const who = ownerOf(req);
-    runtimes.setLimits(contextOf(req), who, parseInput(limitsSchema, req.body));
+    await runtimes.setLimits(contextOf(req), who, parseInput(limitsSchema, req.body));
     res.json({ runtime: toRuntimeDto(await runtimes.status(who)) });
   });
   /** Moves runtimes onto the configured image by restarting them: running ones only, one after another. */

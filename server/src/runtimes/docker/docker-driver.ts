@@ -14,6 +14,7 @@ import {
   type LogOptions,
   type RuntimeContainer,
   type RuntimeDriver,
+  type RuntimeLimits,
   type RuntimeSpec,
   type RuntimeUsage,
 } from '../runtime-driver';
@@ -180,7 +181,7 @@ export class DockerDriver implements RuntimeDriver {
     );
   }
 
-  private async attachControlPlane(username: string, subnetIndex: number): Promise<void> {
+  async connectPeers(username: string, subnetIndex: number): Promise<void> {
     if (!this.options.controlPlaneContainer) return;
     const plan = subnetPlan(this.options.subnetPool, subnetIndex);
     await this.attachPeer(this.names(username).network, this.options.controlPlaneContainer, plan.controlPlane, ['control-plane']);
@@ -189,7 +190,7 @@ export class DockerDriver implements RuntimeDriver {
   async create(spec: RuntimeSpec): Promise<RuntimeContainer> {
     const { container, volume, network } = this.names(spec.username);
     await this.ensureNetwork(spec.username, spec.subnetIndex);
-    await this.attachControlPlane(spec.username, spec.subnetIndex);
+    await this.connectPeers(spec.username, spec.subnetIndex);
     // Creating an existing volume returns it unchanged: the user's files survive every recreate.
     await call(() => this.docker.createVolume({ Name: volume, Labels: this.labels(spec.username, { [LABELS.role]: 'home' }) }));
     const plan = subnetPlan(this.options.subnetPool, spec.subnetIndex);
@@ -233,8 +234,22 @@ export class DockerDriver implements RuntimeDriver {
 
   async start(username: string, subnetIndex: number): Promise<void> {
     // A recreated control plane container has lost its network memberships: join again first.
-    await this.attachControlPlane(username, subnetIndex);
+    await this.connectPeers(username, subnetIndex);
     await tolerate(() => this.docker.getContainer(this.names(username).container).start(), 304);
+  }
+
+  async updateLimits(username: string, limits: RuntimeLimits): Promise<void> {
+    // Docker changes the cgroup of a running container in place: no restart, nothing lost.
+    await tolerate(
+      () =>
+        this.docker.getContainer(this.names(username).container).update({
+          Memory: limits.memoryBytes,
+          MemorySwap: limits.memoryBytes,
+          NanoCpus: limits.nanoCpus,
+          PidsLimit: limits.pidsLimit,
+        }),
+      404,
+    );
   }
 
   async stop(username: string, graceSeconds: number): Promise<void> {
