@@ -43,6 +43,13 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  // Plain CommonJS that runs inside runtime containers: linted as JavaScript, without type information.
+  {
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, sourceType: 'commonjs', globals: { ...globals.node } },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
+  },
   ...Object.entries(forbidden).map(([folder, patterns]) => ({
     files: [`server/src/${folder}/**/*.ts`],
     ignores: ['server/src/**/*.spec.ts'],

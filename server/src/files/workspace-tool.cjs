@@ -1,0 +1,421 @@
+/*
+ * The files service's hands inside a runtime container. The control plane runs it with
+ * `docker exec --user 1000 <runtime> node -e <this file> <root> <tmp> <op> [args...]`, so it always
+ * matches the control plane's version whatever image the runtime runs, and everything it writes
+ * belongs to the agent's own uid.
+ *
+ * It owns the one rule the control plane cannot check from outside: every path is resolved on the
+ * real filesystem, and nothing is read or written through a symlink that leads out of the
+ * workspace root. It depends on nothing but Node itself.
+ *
+ * Results: JSON on stdout and exit 0; failures: {"error":{"code","message"}} on stdout and exit 1.
+ * `read` streams raw bytes instead. `upload` and `write` read a framed stream on stdin (see
+ * readFrames): files land under a temporary name outside the workspace and are renamed into place
+ * only when the whole request arrived; a request cut short leaves nothing visible.
+ */
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const { randomBytes } = require('node:crypto');
+
+class ToolError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+// `node -e <source> args` puts the args right after node; `node workspace-tool.cjs args` (tests) after the file.
+const [root, tmpDir, op, ...args] = process.argv.slice(process.argv[1] === __filename ? 2 : 1);
+
+function fail(error) {
+  const code = error instanceof ToolError ? error.code : 'io';
+  const message = error instanceof ToolError ? error.message : `${error.code || 'error'}: ${error.message}`;
+  process.stdout.write(JSON.stringify({ error: { code, message } }));
+  process.exitCode = 1;
+}
+
+function done(result) {
+  process.stdout.write(JSON.stringify(result));
+}
+
+function rootReal() {
+  fs.mkdirSync(root, { recursive: true });
+  return fs.realpathSync(root);
+}
+
+function isInside(real, base) {
+  return real === base || real.startsWith(`${base}/`);
+}
+
+function notFound(rel) {
+  return new ToolError('not_found', `"${rel}" does not exist.`);
+}
+
+/** An existing file or folder, with every symlink on the way resolved and checked. */
+function resolveExisting(rel) {
+  const base = rootReal();
+  let real;
+  try {
+    real = fs.realpathSync(path.join(base, rel));
+  } catch (error) {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') throw notFound(rel);
+    throw error;
+  }
+  if (!isInside(real, base)) throw new ToolError('outside', `"${rel}" leads outside your workspace through a symlink.`);
+  return real;
+}
+
+/**
+ * Where a new entry `rel` would go: its folder must exist inside the workspace; the name itself
+ * may exist (then `existing` tells what it is) but must not be a symlink, which a write would follow.
+ */
+function resolveTarget(rel, options = {}) {
+  const base = rootReal();
+  const name = path.basename(rel);
+  const parentRel = path.dirname(rel);
+  if (options.makeParents) makeFolders(parentRel === '.' ? '' : parentRel);
+  const parent = parentRel === '.' ? base : resolveExisting(parentRel);
+  if (!fs.statSync(parent).isDirectory()) throw new ToolError('not_a_folder', `"${parentRel}" is a file, not a folder.`);
+  const target = path.join(parent, name);
+  let existing = null;
+  try {
+    const stat = fs.lstatSync(target);
+    if (stat.isSymbolicLink()) throw new ToolError('symlink', `"${rel}" is a symlink; replace or remove it in your runtime instead.`);
+    existing = stat.isDirectory() ? 'folder' : 'file';
+  } catch (error) {
+    if (error instanceof ToolError) throw error;
+    if (error.code !== 'ENOENT') throw error;
+  }
+  return { target, existing };
+}
+
+/** mkdir -p inside the workspace, refusing to go through symlinks that leave it. */
+function makeFolders(rel) {
+  const base = rootReal();
+  let current = base;
+  for (const name of rel.split('/').filter(Boolean)) {
+    const next = path.join(current, name);
+    try {
+      fs.mkdirSync(next);
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    }
+    const real = fs.realpathSync(next);
+    if (!isInside(real, base)) throw new ToolError('outside', `"${rel}" leads outside your workspace through a symlink.`);
+    if (!fs.statSync(real).isDirectory()) throw new ToolError('not_a_folder', `"${path.relative(base, next)}" is a file, not a folder.`);
+    current = real;
+  }
+  return current;
+}
+
+function typeOf(stat) {
+  if (stat.isDirectory()) return 'folder';
+  if (stat.isFile()) return 'file';
+  if (stat.isSymbolicLink()) return 'symlink';
+  return 'other';
+}
+
+function etagOf(stat) {
+  return `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}-${stat.ino.toString(16)}"`;
+}
+
+function describe(name, stat, full) {
+  const entry = {
+    name,
+    type: typeOf(stat),
+    size: stat.isDirectory() ? 0 : stat.size,
+    modifiedAt: new Date(stat.mtimeMs).toISOString(),
+    mode: (stat.mode & 0o7777).toString(8).padStart(4, '0'),
+  };
+  if (entry.type === 'symlink') {
+    try {
+      entry.linkTarget = fs.readlinkSync(full);
+    } catch {
+      entry.linkTarget = null;
+    }
+  }
+  return entry;
+}
+
+function list(rel) {
+  const real = resolveExisting(rel);
+  if (!fs.statSync(real).isDirectory()) throw new ToolError('not_a_folder', `"${rel}" is a file, not a folder.`);
+  const entries = [];
+  for (const name of fs.readdirSync(real)) {
+    const full = path.join(real, name);
+    try {
+      entries.push(describe(name, fs.lstatSync(full), full));
+    } catch {
+      // removed while we looked
+    }
+  }
+  return { entries };
+}
+
+function stat(rel) {
+  const real = resolveExisting(rel);
+  const info = fs.statSync(real);
+  // The real path, relative to the root: what the control plane hands to Docker's archive API.
+  return { ...describe(path.basename(real), info, real), realPath: path.relative(rootReal(), real), etag: etagOf(info) };
+}
+
+function read(rel, start, end) {
+  const real = resolveExisting(rel);
+  const info = fs.statSync(real);
+  if (info.isDirectory()) throw new ToolError('is_a_folder', `"${rel}" is a folder, not a file.`);
+  const options = { start: Number(start) };
+  if (end !== undefined && end !== '') options.end = Number(end);
+  fs.createReadStream(real, options).pipe(process.stdout);
+}
+
+function mkdir(rel) {
+  const { existing } = resolveTarget(rel, { makeParents: true });
+  if (existing === 'folder') throw new ToolError('exists', `A folder "${rel}" already exists.`);
+  if (existing === 'file') throw new ToolError('exists', `A file "${rel}" already exists.`);
+  makeFolders(rel);
+  return stat(rel);
+}
+
+function remove(rel) {
+  if (rel === '') throw new ToolError('invalid', 'The workspace itself cannot be deleted.');
+  const base = rootReal();
+  // The entry itself may be a symlink: delete the link, never what it points to.
+  const parent = path.dirname(rel) === '.' ? base : resolveExisting(path.dirname(rel));
+  const target = path.join(parent, path.basename(rel));
+  try {
+    fs.lstatSync(target);
+  } catch {
+    throw notFound(rel);
+  }
+  fs.rmSync(target, { recursive: true, force: false });
+  return { deleted: rel };
+}
+
+function transfer(kind, from, to, replace) {
+  if (from === '') throw new ToolError('invalid', 'The workspace itself cannot be moved or copied.');
+  const base = rootReal();
+  const fromParent = path.dirname(from) === '.' ? base : resolveExisting(path.dirname(from));
+  const source = path.join(fromParent, path.basename(from));
+  let sourceStat;
+  try {
+    sourceStat = fs.lstatSync(source);
+  } catch {
+    throw notFound(from);
+  }
+  const { target, existing } = resolveTarget(to);
+  if (target === source) throw new ToolError('invalid', 'The source and the destination are the same.');
+  if (sourceStat.isDirectory() && isInside(target, source)) throw new ToolError('invalid', `"${from}" cannot go inside itself.`);
+  if (existing && !replace) throw new ToolError('exists', `"${to}" already exists.`);
+  if (existing === 'folder' && !sourceStat.isDirectory()) throw new ToolError('is_a_folder', `"${to}" is a folder; a file cannot replace it.`);
+  if (kind === 'move') {
+    if (existing === 'folder') fs.rmSync(target, { recursive: true });
+    fs.renameSync(source, target);
+  } else {
+    // Copy beside the destination, then rename: a copy that fails halfway is never visible.
+    const staging = path.join(path.dirname(target), `.crewclaw-copy-${randomBytes(6).toString('hex')}`);
+    try {
+      fs.cpSync(source, staging, { recursive: true, verbatimSymlinks: true, errorOnExist: true, force: false });
+      if (existing === 'folder') fs.rmSync(target, { recursive: true });
+      fs.renameSync(staging, target);
+    } catch (error) {
+      fs.rmSync(staging, { recursive: true, force: true });
+      throw error;
+    }
+  }
+  return { path: to, ...stat(to) };
+}
+
+/**
+ * Frames on stdin, so that files of unknown length stream through one exec:
+ *   'F' u32 n <n bytes of JSON {path}>   a file begins
+ *   'D' u32 n <n bytes>                   its data
+ *   'E'                                   it ended
+ *   'Z'                                   the request ended: commit
+ * Anything else, or the stream ending before 'Z', abandons the request.
+ */
+async function readFrames(handlers) {
+  let pending = Buffer.alloc(0);
+  let committed = false;
+  for await (const chunk of process.stdin) {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let offset = 0;
+    for (;;) {
+      if (offset >= pending.length) break;
+      const kind = String.fromCharCode(pending[offset]);
+      if (kind === 'E' || kind === 'Z') {
+        offset += 1;
+        if (kind === 'E') handlers.end();
+        else committed = true;
+        continue;
+      }
+      if (kind !== 'F' && kind !== 'D') throw new ToolError('invalid', 'The upload stream is corrupt.');
+      if (pending.length - offset < 5) break;
+      const length = pending.readUInt32BE(offset + 1);
+      if (pending.length - offset - 5 < length) break;
+      const body = pending.subarray(offset + 5, offset + 5 + length);
+      offset += 5 + length;
+      if (kind === 'F') handlers.begin(JSON.parse(body.toString('utf8')));
+      else handlers.data(body);
+    }
+    pending = pending.subarray(offset);
+    if (committed) break;
+  }
+  return committed;
+}
+
+function staged() {
+  fs.mkdirSync(tmpDir, { recursive: true });
+  return path.join(tmpDir, `upload-${process.pid}-${randomBytes(8).toString('hex')}`);
+}
+
+/** Many files into folder `dir` (paths below it may name subfolders), all or nothing. */
+async function upload(dir, replace) {
+  const files = [];
+  let current = null;
+  try {
+    if (!fs.statSync(resolveExisting(dir)).isDirectory()) throw new ToolError('not_a_folder', `"${dir}" is a file, not a folder.`);
+    const committed = await readFrames({
+      begin(header) {
+        // The control plane checked these names already; a second look costs nothing.
+        const names = String(header.path).split('/');
+        if (names.some((name) => name === '' || name === '.' || name === '..' || name.includes('\0'))) {
+          throw new ToolError('invalid', `"${header.path}" is not an acceptable path.`);
+        }
+        const rel = dir ? `${dir}/${header.path}` : header.path;
+        current = { rel, temp: staged(), fd: null, size: 0 };
+        current.fd = fs.openSync(current.temp, 'wx', 0o644);
+        files.push(current);
+      },
+      data(bytes) {
+        fs.writeSync(current.fd, bytes);
+        current.size += bytes.length;
+      },
+      end() {
+        fs.closeSync(current.fd);
+        current.fd = null;
+      },
+    });
+    if (!committed) throw new ToolError('incomplete', 'The upload ended before all of it arrived; nothing was saved.');
+    if (files.length === 0) throw new ToolError('invalid', 'The upload holds no files.');
+    // Check everything before renaming anything, so a conflict leaves the workspace as it was.
+    const existingOf = (rel) => {
+      try {
+        return resolveTarget(rel).existing;
+      } catch (error) {
+        if (error.code === 'not_found') return null; // its folder is new: nothing there to clash with
+        throw error;
+      }
+    };
+    const checked = files.map((file) => ({ file, existing: existingOf(file.rel) }));
+    const conflicts = checked.filter((entry) => entry.existing === 'folder' || (entry.existing && !replace));
+    if (conflicts.length) {
+      const first = conflicts[0];
+      const code = first.existing === 'folder' ? 'is_a_folder' : 'exists';
+      throw Object.assign(new ToolError(code, `${conflicts.length === 1 ? `"${first.file.rel}"` : `${conflicts.length} files, "${first.file.rel}" among them,`} already ${conflicts.length === 1 ? 'exists' : 'exist'}${code === 'is_a_folder' ? ' as a folder' : ''}.`), {
+        paths: conflicts.map((entry) => entry.file.rel),
+      });
+    }
+    for (const file of files) {
+      const { target } = resolveTarget(file.rel, { makeParents: true });
+      if (replace) fs.renameSync(file.temp, target);
+      else {
+        // link() refuses an existing name, so a file that appeared meanwhile is never overwritten.
+        fs.linkSync(file.temp, target);
+        fs.unlinkSync(file.temp);
+      }
+      file.done = true;
+    }
+    return { files: files.map((file) => ({ path: file.rel, size: file.size })) };
+  } finally {
+    for (const file of files) {
+      if (file.fd !== null) fs.closeSync(file.fd);
+      if (!file.done) fs.rmSync(file.temp, { force: true });
+    }
+  }
+}
+
+/** Saves one file's new content, only if it is still the version the editor loaded (If-Match). */
+async function save(rel, ifMatch) {
+  const { target, existing } = resolveTarget(rel);
+  if (existing === 'folder') throw new ToolError('is_a_folder', `"${rel}" is a folder, not a file.`);
+  const check = () => {
+    if (!ifMatch) return;
+    let current = null;
+    try {
+      current = etagOf(fs.statSync(target));
+    } catch {
+      // gone
+    }
+    if (current !== ifMatch) throw new ToolError('changed', `"${rel}" changed since you opened it.`);
+  };
+  check();
+  const temp = staged();
+  const fd = fs.openSync(temp, 'wx', 0o644);
+  let closed = false;
+  try {
+    const committed = await readFrames({
+      begin() {},
+      data(bytes) {
+        fs.writeSync(fd, bytes);
+      },
+      end() {},
+    });
+    fs.closeSync(fd);
+    closed = true;
+    if (!committed) throw new ToolError('incomplete', 'The save ended before all of it arrived; nothing was changed.');
+    check();
+    fs.renameSync(temp, target);
+    return stat(rel);
+  } finally {
+    if (!closed) fs.closeSync(fd);
+    fs.rmSync(temp, { force: true });
+  }
+}
+
+/** Left by uploads cut short when the container itself stopped: gone after a day. */
+function sweepStaged() {
+  try {
+    const dayAgo = Date.now() - 24 * 3600_000;
+    for (const name of fs.readdirSync(tmpDir)) {
+      const full = path.join(tmpDir, name);
+      if (fs.statSync(full).mtimeMs < dayAgo) fs.rmSync(full, { recursive: true, force: true });
+    }
+  } catch {
+    // nothing staged yet
+  }
+}
+
+async function main() {
+  switch (op) {
+    case 'list':
+      return done(list(args[0]));
+    case 'stat':
+      return done(stat(args[0]));
+    case 'read':
+      return read(args[0], args[1], args[2]);
+    case 'mkdir':
+      return done(mkdir(args[0]));
+    case 'delete':
+      return done(remove(args[0]));
+    case 'move':
+    case 'copy':
+      return done(transfer(op, args[0], args[1], args[2] === 'replace'));
+    case 'upload':
+      sweepStaged();
+      return done(await upload(args[0], args[1] === 'replace'));
+    case 'save':
+      return done(await save(args[0], args[1] || null));
+    default:
+      throw new ToolError('invalid', `unknown operation ${op}`);
+  }
+}
+
+main().catch((error) => {
+  if (error && error.paths) {
+    process.stdout.write(JSON.stringify({ error: { code: error.code, message: error.message, paths: error.paths } }));
+    process.exitCode = 1;
+    return;
+  }
+  fail(error);
+});
