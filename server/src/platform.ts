@@ -24,6 +24,7 @@ import { SetupService } from './services/setup.service';
 import { UserService } from './services/user.service';
 import { RuntimeRepository } from './repositories/runtime.repository';
 import { RuntimeEvents } from './services/runtime-events';
+import { FilesService } from './services/files.service';
 import { RuntimeService, type RuntimeSettings } from './services/runtime.service';
 import { DockerDriver } from './runtimes/docker/docker-driver';
 import { probeGatewayHealth } from './runtimes/health-probe';
@@ -67,6 +68,7 @@ export function createServices(database: DatabaseHandle, config: Config, driver:
     setup: new SetupService(users, hasher, audit),
     runtimes,
     runtimeEvents,
+    files: new FilesService(driver, runtimes, audit),
   };
 }
 
@@ -104,6 +106,7 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     }),
     isReady,
     services,
+    fileLimits: { maxUploadBytes: config.maxUploadBytes, maxTextEditBytes: config.maxTextEditBytes },
     webDir: options.webDir,
   });
   // Runtimes that kept running while the control plane was away get its network memberships back.

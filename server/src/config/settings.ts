@@ -189,6 +189,18 @@ export const serverSettings = {
     help: 'Stop a runtime after this many minutes without use (its volume is kept); 0 never stops it.',
     schema: z.coerce.number().int().min(0).max(60 * 24 * 365),
   }),
+  maxUploadBytes: declare({
+    env: 'MAX_UPLOAD_BYTES',
+    default: String(2 * 1024 ** 3),
+    help: 'Largest single file accepted by an upload, in bytes (default 2 GiB); larger files get 413.',
+    schema: positiveInt(Number.MAX_SAFE_INTEGER),
+  }),
+  maxTextEditBytes: declare({
+    env: 'MAX_TEXT_EDIT_BYTES',
+    default: String(10 * 1024 ** 2),
+    help: 'Largest body of a text edit saved with PUT /api/files/content, in bytes.',
+    schema: positiveInt(1024 ** 3),
+  }),
 };
 
 /** Settings only docker compose reads (interpolated into compose.yaml); listed so .env.example documents them. */

@@ -27,6 +27,10 @@ import { runtimeRoutes } from './routes/runtime.routes';
 import type { RuntimeEvents } from '../services/runtime-events';
 import type { RuntimeService } from '../services/runtime.service';
 import { staticWeb } from './static-web';
+import { filesRoutes } from './routes/files.routes';
+import type { FilesService } from '../services/files.service';
+import { requireAdmin, requireUser } from '../auth/guards';
+import { adminTarget, ownRuntime } from './owners';
 
 export interface AppDependencies {
   logger: Logger;
@@ -38,7 +42,8 @@ export interface AppDependencies {
   csrf: Csrf;
   loginRateLimit: RequestHandler[];
   isReady: () => boolean;
-  services: { auth: AuthService; users: UserService; setup: SetupService; audit: AuditService; runtimes: RuntimeService; runtimeEvents: RuntimeEvents };
+  services: { auth: AuthService; users: UserService; setup: SetupService; audit: AuditService; runtimes: RuntimeService; runtimeEvents: RuntimeEvents; files: FilesService };
+  fileLimits: { maxUploadBytes: number; maxTextEditBytes: number };
   webDir?: string;
 }
 
@@ -61,7 +66,8 @@ export function createApp(deps: AppDependencies): express.Express {
 
   const api = express.Router();
   api.use(healthRoutes(deps.isReady));
-  api.use(express.json({ limit: deps.jsonBodyLimitBytes }));
+  // PUT carries file content (a text edit): it must arrive as sent, even when it is JSON.
+  api.use(express.json({ limit: deps.jsonBodyLimitBytes, type: (req) => req.method !== 'PUT' && Boolean((req as express.Request).is('application/json')) }));
   api.use(deps.session);
   api.use(deps.passport.initialize());
   api.use(deps.passport.session());
@@ -74,6 +80,8 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use('/audit', auditRoutes(deps.services.audit));
   api.use('/runtime', runtimeRoutes(deps.services.runtimes, deps.services.runtimeEvents));
   api.use('/admin/runtimes', adminRuntimesRoutes(deps.services.runtimes, deps.services.users));
+  api.use('/files', requireUser, filesRoutes(deps.services.files, ownRuntime, deps.fileLimits));
+  api.use('/admin/files/:username', requireAdmin, filesRoutes(deps.services.files, adminTarget(deps.services.users), deps.fileLimits));
   api.use(apiNotFound);
 
   app.use('/api', api);

@@ -7,6 +7,7 @@
 import { Readable } from 'node:stream';
 import {
   DriverUnavailableError,
+  type ExecProcess,
   type LogOptions,
   type RuntimeContainer,
   type RuntimeDriver,
@@ -131,5 +132,16 @@ export class MemoryDriver implements RuntimeDriver {
     this.check();
     const container = this.containers.get(username);
     return Promise.resolve(container?.status === 'running' ? { memoryBytes: 600 * 2 ** 20, memoryLimitBytes: container.limits.memoryBytes, cpuPercent: 1 } : null);
+  }
+
+  exec(): Promise<ExecProcess> {
+    this.check();
+    // Files are tested against real containers (server/test/docker) and the tool on its own (files/).
+    return Promise.reject(new Error('the in-memory driver runs no processes'));
+  }
+
+  archive(): Promise<Readable> {
+    this.check();
+    return Promise.reject(new Error('the in-memory driver holds no files'));
   }
 }

@@ -21,7 +21,7 @@
  * Errors: DriverUnavailableError when the container engine does not answer (the API turns it into 503);
  * other failures are thrown as they come, with the engine's message.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 export type ContainerStatus = 'created' | 'running' | 'restarting' | 'exited';
 
@@ -67,6 +67,24 @@ export interface RuntimeUsage {
   memoryBytes: number;
   memoryLimitBytes: number;
   cpuPercent: number;
+}
+
+/** A process run inside a runtime container (docker exec). */
+export interface ExecProcess {
+  /** The process's stdin, when asked for; end() closes it, which the process reads as end of input. */
+  stdin: Writable | null;
+  /** Its stdout, with backpressure: reading slowly slows the process, never fills memory. */
+  stdout: Readable;
+  /** Resolves with the exit code and up to 64 KiB of stderr once the process has ended. */
+  exit: Promise<{ code: number; stderr: string }>;
+  /** Stops reading and drops the connection (a client went away). */
+  abort(): void;
+}
+
+export interface ExecOptions {
+  /** Numeric uid (the runtime's user is 1000): what the process writes belongs to it. */
+  user: string;
+  stdin: boolean;
 }
 
 export interface LogOptions {
@@ -120,4 +138,11 @@ export interface RuntimeDriver {
   /** The gateway's output, stdout and stderr interleaved as text lines. */
   logs(username: string, options: LogOptions): Promise<Readable>;
   usage(username: string): Promise<RuntimeUsage | null>;
+  /** Runs a command in the running container; a container that is not running is an error (409). */
+  exec(username: string, command: string[], options: ExecOptions): Promise<ExecProcess>;
+  /**
+   * A tar stream of `containerPath` (a file or a whole folder) through Docker's archive API,
+   * which works whether the container runs or not. Symlinks inside come as links, not followed.
+   */
+  archive(username: string, containerPath: string): Promise<Readable>;
 }

@@ -66,6 +66,7 @@ function sha256(text: string): string {
 }
 
 const ACTIVITY_WRITE_INTERVAL_MS = 60_000;
+const CONTAINER_POLL_MS = 200;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -427,6 +428,29 @@ export class RuntimeService implements RuntimeRemoval {
     // The outcome lands in the runtime's state and the audit log; the waiting page follows it there.
     this.start(context, owner).catch(() => undefined);
     return 'starting';
+  }
+
+  /**
+   * For work inside the container (the files service): a stopped runtime is started, through the
+   * usual start with its state, events and audit, but the caller only waits for the container's
+   * process, not for the gateway's health, which takes far longer and is not needed to touch files.
+   */
+  async ensureContainerRunning(context: RequestContext, owner: RuntimeOwner): Promise<void> {
+    const deadline = Date.now() + this.settings.startTimeoutSeconds * 1000;
+    let starting: Promise<unknown> | null = null;
+    let failure: unknown = null;
+    for (;;) {
+      const container = await this.guard(() => this.driver.find(owner.username));
+      if (container?.status === 'running') return;
+      if (failure) throw failure instanceof AppError ? failure : new RuntimeStartError(failure instanceof Error ? failure.message : 'The runtime failed to start.', '');
+      if (!starting && !this.lock.isBusy(owner.username)) {
+        starting = this.start(context, owner).catch((error: unknown) => {
+          failure = error;
+        });
+      }
+      if (Date.now() > deadline) throw new ServiceUnavailableError('Your runtime did not start in time, so its files cannot be reached. Try again shortly.');
+      await sleep(CONTAINER_POLL_MS);
+    }
   }
 
   names(owner: RuntimeOwner) {

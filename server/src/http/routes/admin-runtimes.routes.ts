@@ -1,12 +1,12 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { requireAdmin } from '../../auth/guards';
 import { contextOf } from '../../auth/request-context';
-import { NotFoundError } from '../../errors/app-error';
-import type { RuntimeOwner, RuntimeService } from '../../services/runtime.service';
+import type { RuntimeService } from '../../services/runtime.service';
 import type { UserService } from '../../services/user.service';
 import { parseInput } from '../../services/validate';
 import { toRuntimeDto } from '../dto';
+import { adminTarget } from '../owners';
 import { oneRuntimeRoutes } from './runtime.routes';
 
 const limitsSchema = z
@@ -24,11 +24,7 @@ export function adminRuntimesRoutes(runtimes: RuntimeService, users: UserService
   const router = Router();
   router.use(requireAdmin);
 
-  const ownerOf = (req: Request): RuntimeOwner => {
-    const user = typeof req.params.username === 'string' ? users.findByUsername(req.params.username) : undefined;
-    if (!user) throw new NotFoundError('user');
-    return { id: user.id, username: user.username };
-  };
+  const ownerOf = adminTarget(users);
 
   router.get('/', async (_req, res) => {
     const all = await Promise.all(users.list().map((user) => runtimes.status({ id: user.id, username: user.username })));

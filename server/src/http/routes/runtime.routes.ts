@@ -6,13 +6,13 @@ import type { RuntimeEvents } from '../../services/runtime-events';
 import type { RuntimeOwner, RuntimeService } from '../../services/runtime.service';
 import { parseInput } from '../../services/validate';
 import { toRuntimeDto } from '../dto';
+import { ownRuntime } from '../owners';
 
 const logsQuery = z.strictObject({
   tail: z.coerce.number().int().min(1).max(10_000).default(200),
   follow: z.enum(['true', 'false', '1', '0']).default('false').transform((value) => value === 'true' || value === '1'),
 });
 
-const owner = (req: Request): RuntimeOwner => ({ id: req.user!.id, username: req.user!.username });
 
 /**
  * Streams the runtime's progress as server-sent events until the client goes away: first the
@@ -80,7 +80,7 @@ export function oneRuntimeRoutes(runtimes: RuntimeService, ownerOf: (req: Reques
 export function runtimeRoutes(runtimes: RuntimeService, events: RuntimeEvents): Router {
   const router = Router();
   router.use(requireUser);
-  router.get('/events', (req, res) => streamRuntimeEvents(events, req.user!.username, req, res, async () => toRuntimeDto(await runtimes.status(owner(req)))));
-  router.use(oneRuntimeRoutes(runtimes, owner));
+  router.get('/events', (req, res) => streamRuntimeEvents(events, req.user!.username, req, res, async () => toRuntimeDto(await runtimes.status(ownRuntime(req)))));
+  router.use(oneRuntimeRoutes(runtimes, ownRuntime));
   return router;
 }

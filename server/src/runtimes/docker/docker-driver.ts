@@ -11,6 +11,8 @@ import {
   DriverUnavailableError,
   SubnetTakenError,
   type ContainerStatus,
+  type ExecOptions,
+  type ExecProcess,
   type LogOptions,
   type RuntimeContainer,
   type RuntimeDriver,
@@ -19,6 +21,7 @@ import {
   type RuntimeUsage,
 } from '../runtime-driver';
 import { GATEWAY_PORT, LABELS, STATE_DIR, runtimeNames, subnetPlan } from '../runtime-names';
+import { ExecOutputDemuxer } from './exec-stream';
 
 export interface DockerDriverOptions {
   socketPath: string;
@@ -333,5 +336,44 @@ export class DockerDriver implements RuntimeDriver {
       memoryLimitBytes: memoryStats.limit ?? 0,
       cpuPercent: systemDelta > 0 && cpuDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0,
     };
+  }
+
+  async exec(username: string, command: string[], options: ExecOptions): Promise<ExecProcess> {
+    const container = this.docker.getContainer(this.names(username).container);
+    const exec = await call(() =>
+      container.exec({ Cmd: command, User: options.user, AttachStdin: options.stdin, AttachStdout: true, AttachStderr: true, Tty: false }),
+    );
+    // hijack: a raw two-way connection; ending its write side is how the process sees end of input.
+    const connection = await call(() => exec.start({ hijack: true, stdin: options.stdin }));
+    const stdout = new ExecOutputDemuxer();
+    connection.pipe(stdout);
+    const exit = new Promise<{ code: number; stderr: string }>((resolve, reject) => {
+      connection.once('error', reject);
+      stdout.once('end', () => {
+        void (async () => {
+          // The output ends a moment before Docker records the exit code.
+          for (let attempt = 0; attempt < 50; attempt += 1) {
+            const info = await exec.inspect();
+            if (!info.Running && info.ExitCode !== null) return resolve({ code: info.ExitCode, stderr: stdout.stderr });
+            await new Promise((wait) => setTimeout(wait, 20));
+          }
+          resolve({ code: -1, stderr: stdout.stderr });
+        })().catch(reject);
+      });
+    });
+    return {
+      stdin: options.stdin ? connection : null,
+      stdout,
+      exit,
+      abort: () => {
+        connection.destroy();
+        stdout.destroy();
+      },
+    };
+  }
+
+  async archive(username: string, containerPath: string): Promise<Readable> {
+    // dockerode types it as a web-style ReadableStream; at run time it is Node's http response.
+    return (await call(() => this.docker.getContainer(this.names(username).container).getArchive({ path: containerPath }))) as unknown as Readable;
   }
 }
