@@ -156,19 +156,27 @@ export class FilesService {
       if (early) throw early;
       if (!stdin.write(chunk)) await Promise.race([once(stdin, 'drain'), toolEnded]);
     };
+    // Files go through the one stdin strictly one after another: multer may hand over the next
+    // part before the previous one's end frame is written.
+    let queue: Promise<unknown> = Promise.resolve();
+    const addFile = async (relativePath: string, content: Readable): Promise<number> => {
+      if (early) throw early;
+      const path = parseWorkspacePath(relativePath, 'file', { allowRoot: false });
+      await send(beginFileFrame(path.relative));
+      let size = 0;
+      for await (const chunk of content) {
+        if (aborted) throw new AppError(400, 'upload_incomplete', 'The upload was cancelled.');
+        size += (chunk as Buffer).length;
+        for (const frame of dataFrames(chunk as Buffer)) await send(frame);
+      }
+      await send(END_FILE_FRAME);
+      return size;
+    };
     return {
-      addFile: async (relativePath, content) => {
-        if (early) throw early;
-        const path = parseWorkspacePath(relativePath, 'file', { allowRoot: false });
-        await send(beginFileFrame(path.relative));
-        let size = 0;
-        for await (const chunk of content) {
-          if (aborted) throw new AppError(400, 'upload_incomplete', 'The upload was cancelled.');
-          size += (chunk as Buffer).length;
-          for (const frame of dataFrames(chunk as Buffer)) await send(frame);
-        }
-        await send(END_FILE_FRAME);
-        return size;
+      addFile: (relativePath, content) => {
+        const added = queue.then(() => addFile(relativePath, content));
+        queue = added.catch(() => undefined);
+        return added;
       },
       commit: async () => {
         await send(COMMIT_FRAME);
