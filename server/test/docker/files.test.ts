@@ -67,7 +67,8 @@ describe('a user\'s files, in their real runtime', () => {
 
   beforeAll(async () => {
     test = startDockerPlatform();
-    server = http.createServer(test.platform.app).listen(0, '127.0.0.1');
+    server = http.createServer(test.platform.app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     admin = await setupAdmin(test);
     fay = await createUser(test, admin, 'fay');
@@ -79,7 +80,7 @@ describe('a user\'s files, in their real runtime', () => {
   afterAll(() => {
     server.close();
     test.close();
-    fs.rmSync(scratch, { recursive: true, force: true });
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
     removeTestResources();
   });
 
@@ -107,6 +108,9 @@ describe('a user\'s files, in their real runtime', () => {
         { name: 'one.bin', content: Buffer.from([0x2a]) },
         { name: 'big.bin', content: big },
       ];
+      // Into a folder that does not exist: a clear 404, nothing made.
+      await upload(fay, 'sizes', [cases[1]!]).expect(404);
+      await fay.agent.post('/api/files/mkdir').set('X-CSRF-Token', fay.csrfToken).send({ path: 'sizes' }).expect(201);
       for (const file of cases) {
         await upload(fay, 'sizes', [file]).expect(201);
         const { response, body } = await download(fay, `sizes/${file.name}`);
