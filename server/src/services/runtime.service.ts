@@ -165,8 +165,10 @@ export class RuntimeService implements RuntimeRemoval {
         }
         step('ready');
         // Healthy a moment ago: say so, rather than re-probe a host that may be busy starting others.
+        // No usage yet: Docker 20.10 answers stats only on its once-a-second tick, which would hold
+        // every start's answer for up to a second (bench/runtime.bench.mjs); the next status has it.
         const container = await this.driver.find(owner.username);
-        return this.view(owner, this.runtimes.find(owner.id), container, 'running', await this.driver.usage(owner.username));
+        return this.view(owner, this.runtimes.find(owner.id), container, 'running', null);
       }),
     );
   }
