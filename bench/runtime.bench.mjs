@@ -37,7 +37,8 @@ import {
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const FLEET = Number(process.env.BENCH_FLEET ?? 10);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 45);
-const EXTRA_ENV = JSON.parse(process.env.BENCH_CONTROL_PLANE_ENV ?? '{}');
+// The control plane's image sets this (Dockerfile): measure the control plane as it ships.
+const EXTRA_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', ...JSON.parse(process.env.BENCH_CONTROL_PLANE_ENV ?? '{}') };
 
 const IMAGE = 'crewclaw/runtime:dev';
 const PREFIX = 'ccbench';
