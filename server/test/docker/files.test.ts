@@ -16,6 +16,8 @@ import { containerName, docker, printingLogsOnFailure, removeTestResources, star
 jest.setTimeout(900_000);
 
 const WORKSPACE = '/home/node/.openclaw/workspace';
+/** Above the 100 MB round trip, low enough to go past cheaply. */
+const UPLOAD_LIMIT = 120 * 1024 * 1024;
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const inRuntime = (username: string, ...command: string[]) => docker('exec', containerName(username), ...command);
 
@@ -66,7 +68,7 @@ describe('a user\'s files, in their real runtime', () => {
   };
 
   beforeAll(async () => {
-    test = startDockerPlatform();
+    test = startDockerPlatform({ MAX_UPLOAD_BYTES: String(UPLOAD_LIMIT) });
     server = http.createServer(test.platform.app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -249,9 +251,12 @@ describe('a user\'s files, in their real runtime', () => {
           resolve();
         }, 500));
       });
+      // Over the limit: 413 with the limit in words, and the small file sent with it is not kept either.
+      const tooBig = await upload(fay, '', [{ name: 'small-with-huge.txt', content: Buffer.from('ok') }, { name: 'huge.bin', content: Buffer.alloc(UPLOAD_LIMIT + 1024) }]).expect(413);
+      expect(tooBig.body.error).toMatchObject({ code: 'file_too_large', message: expect.stringContaining('120 MiB') });
       // The staging area empties once the tool sees the stream end; the workspace never shows the file.
       await new Promise((resolve) => setTimeout(resolve, 2000));
-      expect(inRuntime('fay', 'sh', '-c', `ls -A ${WORKSPACE} | grep -c cut.bin || true`)).toBe('0');
+      expect(inRuntime('fay', 'sh', '-c', `ls -A ${WORKSPACE} | grep -c -e cut.bin -e small-with-huge -e huge.bin || true`)).toBe('0');
       expect(inRuntime('fay', 'sh', '-c', 'ls -A /home/node/.openclaw/.crewclaw-staging | wc -l')).toBe('0');
     }));
 
