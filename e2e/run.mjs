@@ -32,7 +32,9 @@ if (files.length === 0) {
 
 const summary = [];
 let failed = false;
-const stream = run({ files, concurrency: 1, timeout: 180_000 });
+// The limit is per spec file. runtime.test.mjs starts real OpenClaw containers twice
+// (30-90 s each on a small machine), so it needs far more than the UI-only specs.
+const stream = run({ files, concurrency: 1, timeout: 600_000 });
 stream.on('test:fail', () => {
   failed = true;
 });

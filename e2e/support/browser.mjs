@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { cleanUpOnExit, runtimeLogs, runtimeResources, sweepOrphans } from './docker.mjs';
 import { startServer } from './server.mjs';
 
 export const artifactsDir = fileURLToPath(new URL('../artifacts', import.meta.url));
@@ -30,23 +31,37 @@ export const PHONE = { width: 390, height: 844 };
  * down at the end whatever happened. Returns a getter for both and `scenario()`,
  * a `test()` that on failure saves a screenshot of every open page and prints the
  * server's output.
+ *
+ * `docker: true` is for specs that really start runtimes: leftovers of killed earlier
+ * runs are swept first, and everything this run's control plane made in Docker is
+ * removed at the end (also when a test failed, or the process is told to stop).
+ * `serverEnv` adds settings for the control plane.
  */
-export function useStack(prefix) {
-  const env = { server: null, browser: null, pages: new Set(), pageErrors: [] };
+export function useStack(prefix, { docker = false, serverEnv = {} } = {}) {
+  const env = { server: null, browser: null, pages: new Set(), pageErrors: [], cleanDocker: null };
 
   before(async () => {
-    env.server = await startServer();
+    if (docker) {
+      sweepOrphans();
+      env.cleanDocker = cleanUpOnExit(serverEnv.RUNTIME_NAME_PREFIX);
+    }
+    env.server = await startServer({ env: serverEnv });
     env.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
   });
 
   after(async () => {
     await env.browser?.close().catch(() => undefined);
     await env.server?.stop();
+    if (env.cleanDocker) {
+      env.cleanDocker();
+      const left = runtimeResources(env.server?.runtimePrefix);
+      if (left.length > 0) throw new Error(`Docker resources left behind: ${left.join(', ')}`);
+    }
   });
 
-  /** A fresh browser profile (own cookies and localStorage), like a second person. */
-  async function newPage({ locale = 'en-US', viewport = DESKTOP } = {}) {
-    const context = await env.browser.newContext({ baseURL: env.server.baseUrl, locale, viewport });
+  /** A fresh browser profile (own cookies and localStorage), like a second person; `baseURL` for another server. */
+  async function newPage({ locale = 'en-US', viewport = DESKTOP, baseURL = env.server.baseUrl } = {}) {
+    const context = await env.browser.newContext({ baseURL, locale, viewport });
     context.setDefaultTimeout(10_000);
     const page = await context.newPage();
     page.on('pageerror', (error) => env.pageErrors.push(`${page.url()}: ${error.message}`));
@@ -59,8 +74,9 @@ export function useStack(prefix) {
     await page.screenshot({ path: path.join(artifactsDir, `${prefix}-${name}.png`), fullPage: true });
   }
 
-  function scenario(name, fn) {
-    test(name, async (t) => {
+  /** `options` go to node:test's test() (e.g. `{ timeout }`). */
+  function scenario(name, fn, options = {}) {
+    test(name, options, async (t) => {
       try {
         await fn(t);
         if (env.pageErrors.length > 0) throw new Error(`Uncaught errors in the page:\n${env.pageErrors.join('\n')}`);
@@ -70,6 +86,7 @@ export function useStack(prefix) {
           await shot(page, `FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}-${i++}`).catch(() => undefined);
         }
         if (env.server) console.error(env.server.output());
+        if (docker) console.error(runtimeLogs(env.server?.runtimePrefix));
         throw error;
       } finally {
         env.pageErrors.length = 0;

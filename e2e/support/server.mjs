@@ -1,6 +1,8 @@
 // Starts one real control plane (node dist/server/main.js) for one test file:
 // fresh temp DATA_DIR, a free loopback port, waits for GET /api/ready, and stops it
 // (and removes the data) when asked. If the process dies, its output is printed.
+// Its runtimes get this process's own name prefix and subnet range (support/docker.mjs),
+// so even a spec that only reads runtime state never looks at anybody else's.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -8,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { E2E_PREFIX, E2E_SUBNET_POOL } from './docker.mjs';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const serverEntry = path.join(repoRoot, 'dist', 'server', 'main.js');
@@ -28,9 +31,10 @@ function freePort() {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * @returns {Promise<{ baseUrl: string, dataDir: string, output: () => string, exited: () => boolean, stop: () => Promise<void> }>}
+ * `env` adds or overrides settings (e.g. RUNTIME_IMAGE).
+ * @returns {Promise<{ baseUrl: string, dataDir: string, runtimePrefix: string, output: () => string, exited: () => boolean, stop: () => Promise<void> }>}
  */
-export async function startServer({ readyTimeoutMs = 30_000 } = {}) {
+export async function startServer({ readyTimeoutMs = 30_000, env: extraEnv = {} } = {}) {
   if (!existsSync(serverEntry)) throw new Error(`${serverEntry} is missing: run \`npm run build\` first.`);
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'crewclaw-e2e-'));
@@ -54,6 +58,9 @@ export async function startServer({ readyTimeoutMs = 30_000 } = {}) {
       DATA_DIR: dataDir,
       PUBLIC_URL: baseUrl,
       LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'info',
+      RUNTIME_NAME_PREFIX: E2E_PREFIX,
+      RUNTIME_SUBNET_POOL: E2E_SUBNET_POOL,
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -108,7 +115,7 @@ export async function startServer({ readyTimeoutMs = 30_000 } = {}) {
     await sleep(100);
   }
 
-  return { baseUrl, dataDir, output, exited: () => exit !== null, stop };
+  return { baseUrl, dataDir, runtimePrefix: extraEnv.RUNTIME_NAME_PREFIX ?? E2E_PREFIX, output, exited: () => exit !== null, stop };
 }
 
 /** Creates the first admin through the API, for tests that are not about setup. */
@@ -119,4 +126,26 @@ export async function setupAdmin(baseUrl, username, password) {
     body: JSON.stringify({ username, password }),
   });
   if (response.status !== 201) throw new Error(`setup failed: HTTP ${response.status} ${await response.text()}`);
+}
+
+/** Signs in through the API; `post` and `patch` then send JSON with the session cookie and CSRF token, like the web UI. */
+export async function apiSession(baseUrl, username, password) {
+  const login = await fetch(`${baseUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (login.status !== 200) throw new Error(`sign-in failed: HTTP ${login.status} ${await login.text()}`);
+  const { csrfToken } = await login.json();
+  const cookie = login.headers.getSetCookie().map((value) => value.split(';')[0]).join('; ');
+  const send = async (method, path, body) => {
+    const response = await fetch(`${baseUrl}/api${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrfToken, Cookie: cookie },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  };
+  return { get: (path) => send('GET', path), post: (path, body) => send('POST', path, body), patch: (path, body) => send('PATCH', path, body) };
 }

@@ -10,9 +10,11 @@
  *   the session ended: the registered handler sends the app to the sign-in screen.
  * - A 403 csrf_invalid (token rotated, e.g. the server restarted) is retried once
  *   after refreshing the token from /me.
+ * - The runtime's progress stream (server-sent events) is opened here too, so the
+ *   screens never build API URLs themselves.
  */
 import { ApiError, NETWORK_ERROR } from './errors';
-import type { Credentials, NewUser, PasswordChange, Role, SessionResponse, User, UserPatch } from './types';
+import type { Credentials, NewUser, PasswordChange, Role, Runtime, RuntimeStepEvent, SessionResponse, User, UserPatch } from './types';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -23,6 +25,8 @@ interface RequestOptions {
   sessionExpiry?: boolean;
   /** Internal: whether a csrf_invalid answer may be retried with a fresh token. */
   csrfRetry?: boolean;
+  /** Return the body as plain text (errors are still read as JSON). */
+  text?: boolean;
 }
 
 const BASE = '/api';
@@ -35,8 +39,8 @@ export function onSessionEnded(handler: () => void): void {
 }
 
 async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
-  const { body, sessionExpiry = true, csrfRetry = true } = options;
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const { body, sessionExpiry = true, csrfRetry = true, text = false } = options;
+  const headers: Record<string, string> = { Accept: text ? 'text/plain, application/json' : 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
 
@@ -53,6 +57,13 @@ async function request<T>(method: Method, path: string, options: RequestOptions 
   }
 
   if (response.status === 204) return undefined as T;
+  if (text && response.ok) {
+    try {
+      return (await response.text()) as T;
+    } catch (cause) {
+      throw new ApiError(0, NETWORK_ERROR, cause instanceof Error ? cause.message : 'Network error');
+    }
+  }
   const parsed = await readJson(response);
 
   if (response.ok) return parsed as T;
@@ -129,6 +140,59 @@ export const api = {
 
   /** 409 conflict when an admin tries to delete themselves. */
   deleteUser: (id: number) => request<void>('DELETE', `/users/${id}`),
+
+  /** My own runtime. 503 service_unavailable when the container engine does not answer. */
+  runtime: async () => (await request<{ runtime: Runtime }>('GET', '/runtime')).runtime,
+
+  /**
+   * Start, stop and restart answer when the operation is over (a start waits for the
+   * health check: tens of seconds); follow `runtimeEvents` meanwhile. A failed start is
+   * 502 runtime_failed, and the runtime then reports state `error` with the details.
+   */
+  startRuntime: async () => (await request<{ runtime: Runtime }>('POST', '/runtime/start')).runtime,
+  stopRuntime: async () => (await request<{ runtime: Runtime }>('POST', '/runtime/stop')).runtime,
+  restartRuntime: async () => (await request<{ runtime: Runtime }>('POST', '/runtime/restart')).runtime,
+
+  /** The last `tail` lines my runtime logged, secrets redacted. 404 not_found before its first start. */
+  runtimeLogs: (tail = 200) => request<string>('GET', `/runtime/logs?tail=${tail}`, { text: true }),
+
+  runtimeEvents,
 };
 
-export type { Role, User };
+export interface RuntimeEventHandlers {
+  /** The runtime as it is now: first thing after every (re)connection. */
+  onState: (runtime: Runtime) => void;
+  /** A step of an operation in progress. */
+  onStep: (step: RuntimeStepEvent) => void;
+  /**
+   * The stream ended for good (e.g. 401 or 503: EventSource cannot tell which). The
+   * browser itself reconnects after a dropped connection; this is only called when it gave up.
+   */
+  onClosed: () => void;
+}
+
+/** Opens GET /api/runtime/events; returns the function that closes it. */
+function runtimeEvents(handlers: RuntimeEventHandlers): () => void {
+  const source = new EventSource(`${BASE}/runtime/events`, { withCredentials: true });
+  const parse = (event: MessageEvent<unknown>): unknown => {
+    try {
+      return typeof event.data === 'string' ? (JSON.parse(event.data) as unknown) : null;
+    } catch {
+      return null;
+    }
+  };
+  source.addEventListener('state', (event) => {
+    const data = parse(event);
+    if (typeof data === 'object' && data !== null && 'state' in data) handlers.onState(data as Runtime);
+  });
+  source.addEventListener('step', (event) => {
+    const data = parse(event);
+    if (typeof data === 'object' && data !== null && 'step' in data) handlers.onStep(data as RuntimeStepEvent);
+  });
+  source.addEventListener('error', () => {
+    if (source.readyState === EventSource.CLOSED) handlers.onClosed();
+  });
+  return () => source.close();
+}
+
+export type { Role, Runtime, RuntimeStepEvent, User };

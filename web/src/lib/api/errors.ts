@@ -80,6 +80,7 @@ const codeMessages: Record<string, MessageKey> = {
   setup_done: 'error.setup_done',
   rate_limited: 'error.rate_limited',
   service_unavailable: 'error.service_unavailable',
+  runtime_failed: 'error.runtime_failed',
   internal: 'error.internal',
   [NETWORK_ERROR]: 'error.network',
 };

@@ -51,3 +51,44 @@ export interface PasswordChange {
   currentPassword: string;
   newPassword: string;
 }
+
+/**
+ * A runtime's state. Only `running` means its gateway answered its health check;
+ * `creating`, `starting` and `stopping` are an operation in progress; `absent` means
+ * it was never created (or was removed); `error` means the last start failed.
+ */
+export type RuntimeState = 'absent' | 'creating' | 'starting' | 'running' | 'stopping' | 'stopped' | 'error';
+
+/** GET /api/runtime (and the answer of start/stop/restart). */
+export interface Runtime {
+  username: string;
+  state: RuntimeState;
+  /** The image it runs (or last ran); null before the first start. */
+  image: string | null;
+  /** ISO 8601; only while starting or running. */
+  startedAt: string | null;
+  /** Usage, only while the container runs. */
+  memoryBytes: number | null;
+  memoryLimitBytes: number | null;
+  /** Like `docker stats`: 100 means one whole CPU. */
+  cpuPercent: number | null;
+  /** Configured limits; `custom` when an admin set them for this user. */
+  limits: { memoryMb: number; cpus: number; custom: boolean };
+  lastActivityAt: string | null;
+  /** Set when `state` is `error`: why, and the last lines the runtime logged. */
+  error: { message: string; logs?: string } | null;
+  /** Something to know that is not an error (e.g. an upgrade that was rolled back). */
+  notice: string | null;
+}
+
+/** One step of a start, stop or restart, from GET /api/runtime/events (`event: step`). */
+export interface RuntimeStepEvent {
+  username: string;
+  /** 'creating container' | 'starting' | 'waiting for health' | 'ready' | 'stopping' | 'stopped' | 'rolling back' | 'failed' */
+  step: string;
+  /** ISO 8601, server clock. */
+  at: string;
+  /** Since the operation (stop or start) began. */
+  elapsedMs: number;
+  message?: string;
+}
