@@ -174,6 +174,18 @@ describe('RuntimeService with the in-memory driver', () => {
     await waitFor(async () => (await runtimes.status(alice)).state === 'running');
   });
 
+  it('reports a runtime that keeps crashing after it came up as an error that names the cause', async () => {
+    const runtimes = service();
+    await runtimes.start(CLI_CONTEXT, alice);
+    // One restart is a recovered crash (a killed gateway comes back): still running.
+    Object.assign(driver.containers.get('alice')!, { restartCount: 1, health: 'healthy' });
+    expect((await runtimes.status(alice)).state).toBe('running');
+    Object.assign(driver.containers.get('alice')!, { restartCount: 4, health: 'starting', oomKilled: true, status: 'restarting' });
+    const view = await runtimes.status(alice);
+    expect(view.state).toBe('error');
+    expect(view.error?.message).toMatch(/keeps running out of memory \(restarted 4 times\)/);
+  });
+
   it('writes activity at most once a minute per user', () => {
     const runtimes = service();
     const repository = new RuntimeRepository(database.db);

@@ -66,6 +66,16 @@ function sha256(text: string): string {
 }
 
 const ACTIVITY_WRITE_INTERVAL_MS = 60_000;
+/** Restarts by the restart policy since the last start (Docker counts from 0 at each start) that mean a loop. */
+const CRASH_LOOP_RESTARTS = 3;
+
+/** Why a container the restart policy keeps bringing back is failing, or null when it is not looping. */
+function crashLoopCause(container: RuntimeContainer): string | null {
+  if (container.restartCount < CRASH_LOOP_RESTARTS || container.health === 'healthy') return null;
+  if (container.status !== 'running' && container.status !== 'restarting') return null;
+  if (container.oomKilled) return 'it keeps running out of memory';
+  return container.exitCode ? `its process keeps exiting with code ${container.exitCode}` : 'its process keeps exiting';
+}
 const CONTAINER_POLL_MS = 200;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -99,6 +109,12 @@ export class RuntimeService implements RuntimeRemoval {
     return this.guard(async () => {
       const row = this.runtimes.find(owner.id);
       const container = await this.driver.find(owner.username);
+      const crash = container && !this.lock.isBusy(owner.username) ? crashLoopCause(container) : null;
+      if (crash) {
+        // It passed its health check once, then kept dying: "starting" forever would tell nobody anything.
+        const message = `The runtime keeps crashing: ${crash} (restarted ${container!.restartCount} times). Restart it, or ask an admin to raise its limits.`;
+        return { ...this.view(owner, row, container, 'error', null), error: { message, logs: await this.lastLogs(owner.username) } };
+      }
       const state = await this.currentState(owner, row, container);
       const usage = container?.status === 'running' ? await this.driver.usage(owner.username) : null;
       return this.view(owner, row, container, state, usage);
@@ -143,6 +159,8 @@ export class RuntimeService implements RuntimeRemoval {
         const step = (name: RuntimeStep, message?: string) =>
           this.events.emit({ username: owner.username, step: name, at: new Date().toISOString(), elapsedMs: Date.now() - began, message });
         const row = this.runtimes.ensure(owner.id, subnetCapacity(this.settings.subnetPool));
+        // Say so at once: a status read in the next moment must not still see "stopped".
+        this.runtimes.update(owner.id, { state: 'starting' });
         const target = this.settings.image;
         const previous = row.image && row.image !== target ? row.image : null;
         try {
