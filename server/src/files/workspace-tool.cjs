@@ -335,6 +335,38 @@ async function upload(dir, replace) {
   }
 }
 
+/**
+ * One file sent as a plain request body, no framing: the fast path for big single files. Its length
+ * is known up front (Content-Length), so a stream that ends short is a cut-off upload and is dropped.
+ */
+async function receive(rel, expectedSize, replace) {
+  const size = Number(expectedSize);
+  const { target, existing } = resolveTarget(rel);
+  if (existing === 'folder') throw new ToolError('is_a_folder', `"${rel}" is a folder; a file cannot replace it.`);
+  if (existing && !replace) throw Object.assign(new ToolError('exists', `"${rel}" already exists.`), { paths: [rel] });
+  const temp = staged();
+  let received = 0;
+  try {
+    await new Promise((resolve, reject) => {
+      const out = fs.createWriteStream(temp, { flags: 'wx', mode: 0o644 });
+      process.stdin.on('data', (chunk) => (received += chunk.length));
+      process.stdin.pipe(out);
+      out.on('finish', resolve);
+      out.on('error', reject);
+      process.stdin.on('error', reject);
+    });
+    if (received !== size) throw new ToolError('incomplete', `The upload ended after ${received} of ${size} bytes; nothing was saved.`);
+    if (replace) fs.renameSync(temp, target);
+    else {
+      fs.linkSync(temp, target);
+      fs.unlinkSync(temp);
+    }
+    return { files: [{ path: rel, size }] };
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+}
+
 /** Saves one file's new content, only if it is still the version the editor loaded (If-Match). */
 async function save(rel, ifMatch) {
   const { target, existing } = resolveTarget(rel);
@@ -404,6 +436,9 @@ async function main() {
     case 'upload':
       sweepStaged();
       return done(await upload(args[0], args[1] === 'replace'));
+    case 'receive':
+      sweepStaged();
+      return done(await receive(args[0], args[1], args[2] === 'replace'));
     case 'save':
       return done(await save(args[0], args[1] || null));
     default:

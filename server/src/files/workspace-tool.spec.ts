@@ -90,6 +90,16 @@ describe('the workspace tool', () => {
     expect(upload('', [['../x', 'x']]).json.error.code).toBe('invalid');
   });
 
+  it('takes one file as a plain body, and drops it when fewer bytes came than announced', () => {
+    expect(run(['receive', 'docs/raw.bin', '5', 'keep'], Buffer.from('12345')).json).toEqual({ files: [{ path: 'docs/raw.bin', size: 5 }] });
+    expect(fs.readFileSync(path.join(root, 'docs/raw.bin'), 'utf8')).toBe('12345');
+    expect(run(['receive', 'docs/short.bin', '10', 'keep'], Buffer.from('123')).json.error.code).toBe('incomplete');
+    expect(fs.existsSync(path.join(root, 'docs/short.bin'))).toBe(false);
+    expect(run(['receive', 'docs/raw.bin', '1', 'keep'], Buffer.from('x')).json.error.code).toBe('exists');
+    expect(run(['receive', 'escape-dir/raw.bin', '1', 'keep'], Buffer.from('x')).json.error.code).toBe('outside');
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+
   it('saves an edit only over the version the editor loaded', () => {
     const { etag } = run(['stat', 'notes.txt']).json;
     const body = (text: string) => Buffer.concat([...dataFrames(Buffer.from(text)), COMMIT_FRAME]);

@@ -66,8 +66,10 @@ export function createApp(deps: AppDependencies): express.Express {
 
   const api = express.Router();
   api.use(healthRoutes(deps.isReady));
-  // PUT carries file content (a text edit): it must arrive as sent, even when it is JSON.
-  api.use(express.json({ limit: deps.jsonBodyLimitBytes, type: (req) => req.method !== 'PUT' && Boolean((req as express.Request).is('application/json')) }));
+  // File content (a text edit's PUT, a file sent as the plain body of an upload) must arrive as sent,
+  // even when it is JSON.
+  const carriesFileContent = (req: express.Request) => req.method === 'PUT' || (req.method === 'POST' && req.path.endsWith('/upload'));
+  api.use(express.json({ limit: deps.jsonBodyLimitBytes, type: (req) => !carriesFileContent(req as express.Request) && Boolean((req as express.Request).is('application/json')) }));
   api.use(deps.session);
   api.use(deps.passport.initialize());
   api.use(deps.passport.session());

@@ -9,6 +9,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
 import { AppError } from '../errors/app-error';
 import { COMMIT_FRAME, END_FILE_FRAME, beginFileFrame, dataFrames } from '../files/upload-frames';
 import { WorkspaceToolRunner } from '../files/workspace-tool-runner';
@@ -200,6 +201,29 @@ export class FilesService {
         result.catch(() => undefined);
       },
     };
+  }
+
+  /**
+   * One file sent as the plain request body (no multipart): the fast path for a single big file,
+   * which a browser can send as it is. `size` is the announced length; a body that ends short is
+   * dropped inside the runtime, so nothing half-written ever shows.
+   */
+  async uploadRaw(context: RequestContext, owner: RuntimeOwner, rawDir: unknown, rawName: unknown, size: number, replace: boolean, content: Readable): Promise<UploadedFile[]> {
+    const dir = parseWorkspacePath(rawDir);
+    const name = parseWorkspacePath(rawName, 'name', { allowRoot: false });
+    const target = [...dir.segments, ...name.segments].join('/');
+    await this.ready(context, owner, 'upload', { path: target });
+    try {
+      const { files } = await this.tool.run<{ files: UploadedFile[] }>(owner.username, 'receive', [target, String(size), replace ? 'replace' : 'keep'], async (stdin) => {
+        // The tool's answer is what counts: it may refuse before reading (a clash), which breaks this pipe.
+        await pipeline(content, stdin).catch(() => undefined);
+      });
+      this.audit.record(context, 'files.upload', owner.username, 'success', { path: dir.relative, files: 1, bytes: size });
+      return files;
+    } catch (error) {
+      this.audit.record(context, 'files.upload', owner.username, 'failure', { path: dir.relative, reason: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
   }
 
   /** Saves a text edit; `ifMatch` is the ETag the editor loaded, or '*' only to create a new file. */

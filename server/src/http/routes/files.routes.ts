@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { create as contentDisposition } from 'content-disposition';
 import express, { Router, type Request, type Response } from 'express';
 import { contentType } from 'mime-types';
+import multer from 'multer';
 import { z } from 'zod';
 import { contextOf } from '../../auth/request-context';
 import { AppError } from '../../errors/app-error';
@@ -15,6 +16,7 @@ const flag = z.enum(['true', 'false', '1', '0']).default('false').transform((val
 const pathQuery = z.object({ path: z.string({ error: 'must be given once' }).default('') });
 const contentQuery = z.object({ path: z.string({ error: 'must be given once' }), inline: flag });
 const uploadQuery = z.object({ path: z.string({ error: 'must be given once' }).default(''), replace: flag });
+const rawUploadQuery = uploadQuery.extend({ name: z.string({ error: 'name the file: ?name=' }) });
 const transferBody = z.strictObject({ from: z.string(), to: z.string(), replace: z.boolean().default(false) });
 const mkdirBody = z.strictObject({ path: z.string() });
 
@@ -96,7 +98,16 @@ export function filesRoutes(files: FilesService, ownerOf: (req: Request) => Runt
     await stream(res, body, Promise.resolve(), () => body.destroy());
   });
 
-  router.post('/upload', (req, res, next) => {
+  router.post('/upload', async (req, res, next) => {
+    if (!req.is('multipart/form-data')) {
+      // One file as the plain body: ?name= names it, Content-Length says how much must arrive.
+      const { path, name, replace } = parseInput(rawUploadQuery, { ...req.query });
+      const length = Number(req.get('Content-Length'));
+      if (!req.get('Content-Length') || !Number.isSafeInteger(length)) throw new AppError(411, 'length_required', 'Send Content-Length with a file sent as the plain request body.');
+      if (length > limits.maxUploadBytes) throw fromMulterError(new multer.MulterError('LIMIT_FILE_SIZE'), limits.maxUploadBytes);
+      const uploaded = await files.uploadRaw(contextOf(req), ownerOf(req), path, name, length, replace, req);
+      return void res.status(201).json({ files: uploaded });
+    }
     upload.any()(req, res, (error?: unknown) => {
       const session = uploadSessionOf(req);
       if (error) {
