@@ -5,6 +5,7 @@ import { RUNTIME_IMAGE, containerName, docker, dockerEnv, driverFor, printingLog
 jest.setTimeout(300_000);
 
 const CRASHING_IMAGE = 'crewclaw/runtime:crash-test';
+const NEXT_IMAGE = 'crewclaw/runtime:next-test';
 
 const post = (who: SignedIn, url: string) => who.agent.post(url).set('X-CSRF-Token', who.csrfToken);
 
@@ -17,6 +18,7 @@ describe('runtimes across control plane restarts and failures', () => {
     await printingLogsOnFailure(['admin'], async () => {
       await post(admin, '/api/runtime/start').expect(200);
       const id = docker('inspect', '-f', '{{.Id}}', containerName('admin'));
+      docker('exec', containerName('admin'), 'sh', '-c', 'echo across-restarts > /home/node/.openclaw/workspace/adopted.txt');
       first.close({ keepData: true });
 
       // A new control plane process on the same data directory and the same Docker.
@@ -27,6 +29,7 @@ describe('runtimes across control plane restarts and failures', () => {
         expect(status.body.runtime.state).toBe('running');
         await post(again, '/api/runtime/start').expect(200);
         expect(docker('inspect', '-f', '{{.Id}}', containerName('admin'))).toBe(id);
+        expect(docker('exec', containerName('admin'), 'cat', '/home/node/.openclaw/workspace/adopted.txt')).toBe('across-restarts');
         await post(again, '/api/runtime/stop').expect(200);
       } finally {
         second.close();
@@ -87,6 +90,35 @@ describe('runtimes across control plane restarts and failures', () => {
       });
     } finally {
       upgrading.close();
+    }
+  });
+
+  it('moves a runtime to a new image on restart, keeping its files, when the configured image changes', async () => {
+    // A newer release: the same runtime, rebuilt under another tag.
+    execFileSync('docker', ['build', '-q', '--label', 'org.crewclaw.test=1', '--label', 'org.crewclaw.release=next', '-t', NEXT_IMAGE, '-'], {
+      input: `FROM ${RUNTIME_IMAGE}\n`,
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
+    const current = startDockerPlatform();
+    const admin = await setupAdmin(current, { username: 'mover', password: 'mover-password' });
+    await printingLogsOnFailure(['mover'], async () => {
+      await post(admin, '/api/runtime/start').expect(200);
+      docker('exec', containerName('mover'), 'sh', '-c', 'echo moved-along > /home/node/.openclaw/workspace/upgrade.txt');
+    });
+    current.close({ keepData: true });
+    const next = startDockerPlatform({ RUNTIME_IMAGE: NEXT_IMAGE }, current.dataDir);
+    try {
+      const again = await signIn(next, 'mover', 'mover-password');
+      await printingLogsOnFailure(['mover'], async () => {
+        const upgraded = await post(again, '/api/admin/runtimes/upgrade').send({}).expect(200);
+        expect(upgraded.body.runtimes).toEqual([expect.objectContaining({ username: 'mover', state: 'running', image: NEXT_IMAGE, notice: null })]);
+        expect(docker('inspect', '-f', '{{.Config.Image}}', containerName('mover'))).toBe(NEXT_IMAGE);
+        expect(docker('exec', containerName('mover'), 'cat', '/home/node/.openclaw/workspace/upgrade.txt')).toBe('moved-along');
+        const audit = next.database.sqlite.prepare("SELECT result, detail FROM audit_log WHERE action = 'runtime.upgrade'").all();
+        expect(audit).toEqual([{ result: 'success', detail: JSON.stringify({ from: RUNTIME_IMAGE, to: NEXT_IMAGE }) }]);
+      });
+    } finally {
+      next.close();
     }
   });
 });
