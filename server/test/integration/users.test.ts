@@ -2,7 +2,7 @@ import { createServices } from '../../src/platform';
 import { CLI_CONTEXT } from '../../src/services/request-context';
 import { auditActions, createUser, setupAdmin, signIn, startTestPlatform, userCount, type SignedIn, type TestPlatform } from './support/test-platform';
 
-type Method = 'get' | 'post' | 'patch' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 describe('user administration', () => {
   let test: TestPlatform;
@@ -85,6 +85,25 @@ describe('user administration', () => {
       ['patch', '/api/users/1', { role: 'user' }],
       ['delete', '/api/users/1', undefined],
       ['get', '/api/audit', undefined],
+      ['get', '/api/admin/runtimes', undefined],
+      ['get', '/api/admin/runtimes/admin', undefined],
+      ['post', '/api/admin/runtimes/admin/start', {}],
+      ['post', '/api/admin/runtimes/admin/stop', {}],
+      ['post', '/api/admin/runtimes/admin/restart', {}],
+      ['get', '/api/admin/runtimes/admin/logs', undefined],
+      ['patch', '/api/admin/runtimes/admin/limits', { memoryMb: 1024 }],
+      ['post', '/api/admin/runtimes/upgrade', {}],
+      ['delete', '/api/admin/runtimes/admin?purge=true', undefined],
+      ['get', '/api/admin/files/admin?path=', undefined],
+      ['get', '/api/admin/files/admin/stat?path=x', undefined],
+      ['get', '/api/admin/files/admin/content?path=x', undefined],
+      ['get', '/api/admin/files/admin/archive?path=x', undefined],
+      ['post', '/api/admin/files/admin/upload?path=&name=x', {}],
+      ['put', '/api/admin/files/admin/content?path=x', {}],
+      ['post', '/api/admin/files/admin/mkdir', { path: 'x' }],
+      ['post', '/api/admin/files/admin/move', { from: 'x', to: 'y' }],
+      ['post', '/api/admin/files/admin/copy', { from: 'x', to: 'y' }],
+      ['delete', '/api/admin/files/admin?path=x', undefined],
     ];
 
     it.each(routes)('%s %s answers 401 to anonymous callers', async (method, url, body) => {
