@@ -3,7 +3,7 @@
  * identity header OpenClaw trusts, and a stopped runtime started again by the next visit.
  */
 import { createUser, setupAdmin, type SignedIn, type TestPlatform } from '../integration/support/test-platform';
-import { containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform } from './support/docker-platform';
+import { containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform, until } from './support/docker-platform';
 
 jest.setTimeout(400_000);
 
@@ -18,14 +18,15 @@ const asProxy = (uri: string, kind: 'page' | 'fetch') => ({
 });
 
 async function waitUntilRunning(who: SignedIn): Promise<void> {
-  const deadline = Date.now() + 240_000;
-  for (;;) {
-    const { body } = await who.agent.get('/api/runtime').expect(200);
-    if (body.runtime.state === 'running') return;
-    if (body.runtime.state === 'error') throw new Error(`runtime failed: ${body.runtime.error?.message}`);
-    if (Date.now() > deadline) throw new Error(`still ${body.runtime.state}`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
+  await until(
+    'the runtime to be running',
+    async () => {
+      const { body } = await who.agent.get('/api/runtime').expect(200);
+      if (body.runtime.state === 'error') throw new Error(`runtime failed: ${body.runtime.error?.message}`);
+      return body.runtime.state === 'running' ? true : undefined;
+    },
+    240_000,
+  );
 }
 
 describe('reaching a runtime through the proxy', () => {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createUser, setupAdmin, type SignedIn, type TestPlatform } from '../integration/support/test-platform';
-import { containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform } from './support/docker-platform';
+import { containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform, until } from './support/docker-platform';
 
 jest.setTimeout(600_000);
 
@@ -27,16 +27,6 @@ function ourDaemonPid(): number | null {
 const daemonPid = ourDaemonPid();
 const itWhenOurs = daemonPid ? it : it.skip;
 if (!daemonPid) console.warn(`Skipping the daemon restart test: dockerd was not started by scripts/docker-engine.sh (no live pid in ${MARKER}).`);
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
 
 describe('the Docker daemon restarting under the platform', () => {
   let test: TestPlatform;

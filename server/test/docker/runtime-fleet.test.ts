@@ -1,26 +1,10 @@
 import { createUser, setupAdmin, type SignedIn, type TestPlatform } from '../integration/support/test-platform';
 import { startOutsideHost, type OutsideHost } from './support/outside-host';
-import { PREFIX, containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform } from './support/docker-platform';
+import { PREFIX, connectFrom, containerName, docker, printingLogsOnFailure, removeTestResources, runtimeAddress, startDockerPlatform } from './support/docker-platform';
 
 jest.setTimeout(600_000);
 
 const USERS = Array.from({ length: 10 }, (_, index) => `crew${index}`);
-const ipOf = (username: string) => docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${PREFIX}-net-${username}").IPAddress}}`, containerName(username));
-/**
- * Exit 0 when a TCP connection from inside the user's runtime to host:port opens, 7 when it is refused
- * or dropped. A bare connect is answered by the kernel, so a gateway busy starting up still counts as
- * reachable, while Docker's isolation rules drop the packets and the attempt times out.
- */
-const connectFrom = (username: string, host: string, port: number) => {
-  const script = `const s = require('node:net').connect(${port}, ${JSON.stringify(host)}); s.setTimeout(5000);
-s.on('connect', () => process.exit(0)); s.on('timeout', () => process.exit(7)); s.on('error', () => process.exit(7));`;
-  try {
-    docker('exec', containerName(username), 'node', '-e', script);
-    return 0;
-  } catch (error) {
-    return (error as { status?: number }).status ?? -1;
-  }
-};
 
 describe('many runtimes on one host', () => {
   let test: TestPlatform;
@@ -51,10 +35,10 @@ describe('many runtimes on one host', () => {
     printingLogsOnFailure(USERS.slice(0, 2), () => {
       const [first, second] = USERS as [string, string];
       // The probe itself works: a runtime reaches its own gateway on its own address.
-      expect(connectFrom(first, ipOf(first), 18789)).toBe(0);
+      expect(connectFrom(first, runtimeAddress(first))).toBe(0);
       // But not another user's runtime, in either direction.
-      expect(connectFrom(first, ipOf(second), 18789)).toBe(7);
-      expect(connectFrom(second, ipOf(first), 18789)).toBe(7);
+      expect(connectFrom(first, runtimeAddress(second))).toBe(7);
+      expect(connectFrom(second, runtimeAddress(first))).toBe(7);
     }));
 
   it('lets runtimes reach servers outside the host', () =>

@@ -7,22 +7,11 @@
 import { RuntimeRepository } from '../../src/repositories/runtime.repository';
 import { subnetCapacity } from '../../src/runtimes/runtime-names';
 import { createUser, setupAdmin, type SignedIn, type TestPlatform } from '../integration/support/test-platform';
-import { PREFIX, RUNTIME_IMAGE, SUBNET_POOL, containerName, docker, dockerEnv, driverFor, printingLogsOnFailure, removeTestResources, startDockerPlatform } from './support/docker-platform';
+import { PREFIX, RUNTIME_IMAGE, SUBNET_POOL, connectFrom, docker, dockerEnv, driverFor, printingLogsOnFailure, removeTestResources, runtimeAddress, startDockerPlatform } from './support/docker-platform';
 
 jest.setTimeout(900_000);
 
 const USERS = Array.from({ length: 100 }, (_, index) => `scale${index}`);
-const connectFrom = (username: string, host: string) => {
-  const script = `const s = require('node:net').connect(18789, ${JSON.stringify(host)}); s.setTimeout(5000);
-s.on('connect', () => process.exit(0)); s.on('timeout', () => process.exit(7)); s.on('error', () => process.exit(7));`;
-  try {
-    docker('exec', containerName(username), 'node', '-e', script);
-    return 0;
-  } catch (error) {
-    return (error as { status?: number }).status ?? -1;
-  }
-};
-const ipOf = (username: string) => docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${PREFIX}-net-${username}").IPAddress}}`, containerName(username));
 
 describe('a hundred users on one host', () => {
   let test: TestPlatform;
@@ -73,7 +62,7 @@ describe('a hundred users on one host', () => {
     expect(subnets.every((subnet) => subnet.startsWith('10.214.') && subnet.endsWith('/28'))).toBe(true);
 
     const [ninetyNinth, hundredth] = USERS.slice(98) as [string, string];
-    expect(connectFrom(hundredth, ipOf(hundredth))).toBe(0);
-    expect(connectFrom(hundredth, ipOf(ninetyNinth))).toBe(7);
+    expect(connectFrom(hundredth, runtimeAddress(hundredth))).toBe(0);
+    expect(connectFrom(hundredth, runtimeAddress(ninetyNinth))).toBe(7);
   });
 });

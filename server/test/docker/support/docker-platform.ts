@@ -81,3 +81,35 @@ export function removeTestResources(prefix = PREFIX): void {
   const volumes = ids('volume');
   if (volumes.length) docker('volume', 'rm', '-f', ...volumes);
 }
+
+/**
+ * Exit 0 when a TCP connection from inside the user's runtime to host:port opens, 7 when it is refused
+ * or dropped. A bare connect is answered by the kernel, so a gateway busy starting up still counts as
+ * reachable, while Docker's isolation rules drop the packets and the attempt times out.
+ */
+export function connectFrom(username: string, host: string, port = 18789): number {
+  const script = `const s = require('node:net').connect(${port}, ${JSON.stringify(host)}); s.setTimeout(5000);
+s.on('connect', () => process.exit(0)); s.on('timeout', () => process.exit(7)); s.on('error', () => process.exit(7));`;
+  try {
+    docker('exec', containerName(username), 'node', '-e', script);
+    return 0;
+  } catch (error) {
+    return (error as { status?: number }).status ?? -1;
+  }
+}
+
+/** The runtime's address on its own network. */
+export function runtimeAddress(username: string): string {
+  return docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${PREFIX}-net-${username}").IPAddress}}`, containerName(username));
+}
+
+/** Polls `probe` once a second until it gives a value, or fails naming `what`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
