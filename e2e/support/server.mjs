@@ -128,7 +128,7 @@ export async function setupAdmin(baseUrl, username, password) {
   if (response.status !== 201) throw new Error(`setup failed: HTTP ${response.status} ${await response.text()}`);
 }
 
-/** Signs in through the API; `post` and `patch` then send JSON with the session cookie and CSRF token, like the web UI. */
+/** Signs in through the API; `post` and `patch` then send JSON with the session cookie and CSRF token, like the web UI; `raw` sends anything. */
 export async function apiSession(baseUrl, username, password) {
   const login = await fetch(`${baseUrl}/api/auth/login`, {
     method: 'POST',
@@ -147,5 +147,8 @@ export async function apiSession(baseUrl, username, password) {
     const text = await response.text();
     return { status: response.status, body: text ? JSON.parse(text) : null };
   };
-  return { get: (path) => send('GET', path), post: (path, body) => send('POST', path, body), patch: (path, body) => send('PATCH', path, body) };
+  /** Any request with the session and CSRF token, `headers` and `body` as given; answers the fetch Response. */
+  const raw = (method, path, { headers = {}, body } = {}) =>
+    fetch(`${baseUrl}/api${path}`, { method, headers: { 'X-CSRF-Token': csrfToken, Cookie: cookie, ...headers }, body });
+  return { get: (path) => send('GET', path), post: (path, body) => send('POST', path, body), patch: (path, body) => send('PATCH', path, body), raw };
 }

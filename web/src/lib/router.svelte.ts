@@ -1,28 +1,52 @@
 /**
- * Hash routing for the signed-in part of the app: `#/` (home) and `#/users` (admins).
+ * Hash routing for the signed-in part of the app: `#/` (home), `#/users` (admins) and
+ * `#/files/<folder>` (my workspace; each name URI-encoded, so any name survives).
  * The hash keeps reloads and the back button working without server routes.
  */
-export type Route = 'home' | 'users';
+export type Route = 'home' | 'users' | 'files';
 
-function parse(hash: string): Route {
-  return hash.replace(/^#\/?/, '').split('/')[0] === 'users' ? 'users' : 'home';
+interface Location {
+  route: Route;
+  /** For `files`: the folder shown, relative to the workspace ("" is the workspace itself). */
+  path: string;
 }
 
-export const router = $state<{ route: Route }>({ route: parse(location.hash) });
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment; // a hand-typed "%" that is not an escape: take it literally
+  }
+}
+
+function parse(hash: string): Location {
+  const [first = '', ...rest] = hash.replace(/^#\/?/, '').split('/');
+  if (first === 'users') return { route: 'users', path: '' };
+  if (first === 'files') return { route: 'files', path: rest.filter((segment) => segment !== '').map(decode).join('/') };
+  return { route: 'home', path: '' };
+}
+
+export const router = $state<Location>(parse(location.hash));
 
 window.addEventListener('hashchange', () => {
-  router.route = parse(location.hash);
+  const next = parse(location.hash);
+  router.route = next.route;
+  router.path = next.path;
 });
 
-export function href(route: Route): string {
-  return route === 'users' ? '#/users' : '#/';
+export function href(route: Route, path = ''): string {
+  if (route === 'users') return '#/users';
+  if (route === 'files') return path ? `#/files/${path.split('/').map(encodeURIComponent).join('/')}` : '#/files';
+  return '#/';
 }
 
-export function navigate(route: Route, options: { replace?: boolean } = {}): void {
+export function navigate(route: Route, options: { replace?: boolean; path?: string } = {}): void {
+  const target = href(route, options.path);
   if (options.replace) {
-    history.replaceState(history.state, '', href(route));
+    history.replaceState(history.state, '', target);
   } else {
-    location.hash = href(route);
+    location.hash = target;
   }
   router.route = route;
+  router.path = route === 'files' ? (options.path ?? '') : '';
 }

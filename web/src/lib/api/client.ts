@@ -11,22 +11,45 @@
  * - A 403 csrf_invalid (token rotated, e.g. the server restarted) is retried once
  *   after refreshing the token from /me.
  * - The runtime's progress stream (server-sent events) is opened here too, so the
- *   screens never build API URLs themselves.
+ *   screens never build API URLs themselves; so are the addresses of file downloads
+ *   (plain links, so the browser streams them to disk) and uploads (XMLHttpRequest,
+ *   the one browser API that reports upload progress).
  */
-import { ApiError, NETWORK_ERROR } from './errors';
-import type { Credentials, NewUser, PasswordChange, Role, Runtime, RuntimeStepEvent, SessionResponse, User, UserPatch } from './types';
+import { ApiError, NETWORK_ERROR, UPLOAD_CANCELLED } from './errors';
+import type {
+  Credentials,
+  FileEntry,
+  FileStat,
+  FolderListing,
+  NewUser,
+  PasswordChange,
+  Role,
+  Runtime,
+  RuntimeStepEvent,
+  SessionResponse,
+  UploadedFile,
+  User,
+  UserPatch,
+} from './types';
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 interface RequestOptions {
   /** Body to send as JSON. */
   body?: unknown;
+  /** Body to send as it is (with `contentType`), e.g. a text file being saved. */
+  raw?: string;
+  contentType?: string;
+  /** More request headers (e.g. If-Match). */
+  headers?: Record<string, string>;
   /** When false, a 401 is only thrown, not treated as "session ended". */
   sessionExpiry?: boolean;
   /** Internal: whether a csrf_invalid answer may be retried with a fresh token. */
   csrfRetry?: boolean;
   /** Return the body as plain text (errors are still read as JSON). */
   text?: boolean;
+  /** Return the body as bytes, never from the browser's cache (errors are still read as JSON). */
+  bytes?: boolean;
 }
 
 const BASE = '/api';
@@ -38,10 +61,14 @@ export function onSessionEnded(handler: () => void): void {
   sessionEnded = handler;
 }
 
-async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
-  const { body, sessionExpiry = true, csrfRetry = true, text = false } = options;
-  const headers: Record<string, string> = { Accept: text ? 'text/plain, application/json' : 'application/json' };
+const networkError = (cause: unknown): ApiError => new ApiError(0, NETWORK_ERROR, cause instanceof Error ? cause.message : 'Network error');
+
+/** One call; answers the parsed body and the response headers (for ETags). */
+async function exchange<T>(method: Method, path: string, options: RequestOptions = {}): Promise<{ data: T; headers: Headers }> {
+  const { body, raw, contentType, sessionExpiry = true, csrfRetry = true, text = false, bytes = false } = options;
+  const headers: Record<string, string> = { Accept: text ? 'text/plain, application/json' : bytes ? '*/*' : 'application/json', ...options.headers };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (raw !== undefined && contentType) headers['Content-Type'] = contentType;
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
 
   let response: Response;
@@ -50,34 +77,48 @@ async function request<T>(method: Method, path: string, options: RequestOptions 
       method,
       headers,
       credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      // File content carries Last-Modified but no Cache-Control: never let a heuristic cache answer.
+      cache: bytes ? 'no-store' : 'default',
+      body: body === undefined ? raw : JSON.stringify(body),
     });
   } catch (cause) {
-    throw new ApiError(0, NETWORK_ERROR, cause instanceof Error ? cause.message : 'Network error');
+    throw networkError(cause);
   }
 
-  if (response.status === 204) return undefined as T;
-  if (text && response.ok) {
+  if (response.status === 204) return { data: undefined as T, headers: response.headers };
+  if ((text || bytes) && response.ok) {
     try {
-      return (await response.text()) as T;
+      return { data: (text ? await response.text() : await response.arrayBuffer()) as T, headers: response.headers };
     } catch (cause) {
-      throw new ApiError(0, NETWORK_ERROR, cause instanceof Error ? cause.message : 'Network error');
+      throw networkError(cause);
     }
   }
   const parsed = await readJson(response);
 
-  if (response.ok) return parsed as T;
+  if (response.ok) return { data: parsed as T, headers: response.headers };
   const error = ApiError.fromBody(response.status, parsed);
+  if (await endedOrRetry(error, sessionExpiry, csrfRetry)) return exchange<T>(method, path, { ...options, csrfRetry: false });
+  throw error;
+}
 
+async function request<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
+  return (await exchange<T>(method, path, options)).data;
+}
+
+/**
+ * What a failed call means beyond itself: a 401 ends the session (when `sessionExpiry`);
+ * a csrf_invalid refreshes the token and answers true when the call may be tried once more.
+ */
+async function endedOrRetry(error: ApiError, sessionExpiry: boolean, csrfRetry: boolean): Promise<boolean> {
   if (error.status === 401 && sessionExpiry) {
     csrfToken = null;
     sessionEnded?.();
   } else if (error.code === 'csrf_invalid' && csrfRetry) {
     // The session may still be fine with a newer token; fetch it and try once more.
     await me().catch(() => undefined);
-    return request<T>(method, path, { ...options, csrfRetry: false });
+    return true;
   }
-  throw error;
+  return false;
 }
 
 async function readJson(response: Response): Promise<unknown> {
@@ -157,7 +198,122 @@ export const api = {
   runtimeLogs: (tail = 200) => request<string>('GET', `/runtime/logs?tail=${tail}`, { text: true }),
 
   runtimeEvents,
+
+  // --- files in my runtime's workspace (paths relative to it, "" = the workspace) ---
+  // The first call on a stopped runtime starts its container first: a second or two.
+
+  /** 404 not_found, 400 not_a_folder / outside_workspace / validation_failed (field path). */
+  listFiles: (path: string) => request<FolderListing>('GET', `/files?path=${encodeURIComponent(path)}`),
+
+  /** One entry, symlinks resolved (inside the workspace only: else 400 outside_workspace). */
+  statFile: async (path: string) => (await request<{ file: FileStat }>('GET', `/files/stat?path=${encodeURIComponent(path)}`)).file,
+
+  /**
+   * A file's bytes and its ETag, for the editor (downloads use `fileDownloadUrl`).
+   * 400 is_a_folder, 404 not_found.
+   */
+  readFile: async (path: string) => {
+    const { data, headers } = await exchange<ArrayBuffer>('GET', `/files/content?path=${encodeURIComponent(path)}`, { bytes: true });
+    return { bytes: data, etag: headers.get('ETag') ?? '' };
+  },
+
+  /**
+   * Saves a text edit over the version with `etag` (412 precondition_failed when the file
+   * changed since), or creates a new file with `'create'` (412 when it exists already).
+   */
+  saveTextFile: async (path: string, text: string, over: { etag: string } | 'create') =>
+    (
+      await request<{ file: FileStat }>('PUT', `/files/content?path=${encodeURIComponent(path)}`, {
+        raw: text,
+        contentType: 'text/plain; charset=utf-8',
+        headers: over === 'create' ? { 'If-None-Match': '*' } : { 'If-Match': over.etag },
+      })
+    ).file,
+
+  /** Makes the folder and any missing parents. 409 exists. */
+  makeFolder: async (path: string) => (await request<{ file: FileStat }>('POST', '/files/mkdir', { body: { path } })).file,
+
+  /** Moves or renames. 409 exists when `to` is taken (unless `replace`). */
+  moveFile: async (from: string, to: string, replace = false) =>
+    (await request<{ file: FileStat }>('POST', '/files/move', { body: { from, to, replace } })).file,
+
+  /** Copies, folders with everything in them. 409 exists when `to` is taken (unless `replace`). */
+  copyFile: async (from: string, to: string, replace = false) =>
+    (await request<{ file: FileStat }>('POST', '/files/copy', { body: { from, to, replace } })).file,
+
+  /** Deletes; folders with everything in them. */
+  deleteFile: (path: string) => request<void>('DELETE', `/files?path=${encodeURIComponent(path)}`),
+
+  uploadFiles,
+
+  /**
+   * Where a file downloads from (Content-Disposition: attachment). `version` (e.g. its
+   * modified time and size) only makes the address change with the file, so the
+   * browser never hands out a copy it kept of an older one.
+   */
+  fileDownloadUrl: (path: string, version?: string) =>
+    `${BASE}/files/content?path=${encodeURIComponent(path)}${version ? `&v=${encodeURIComponent(version)}` : ''}`,
+
+  /** Where a zip of these files and folders downloads from. */
+  archiveUrl: (paths: readonly string[]) => `${BASE}/files/archive?${paths.map((path) => `path=${encodeURIComponent(path)}`).join('&')}`,
 };
+
+/** A file to upload and the name it gets below the target folder ("docs/a.txt" makes docs/). */
+export interface UploadItem {
+  file: Blob;
+  name: string;
+}
+
+export interface UploadOptions {
+  /** Overwrite files that exist (else the whole upload is refused: 409 exists, fields = the paths). */
+  replace?: boolean;
+  /** Bytes of the request sent so far, of `total` (0 while unknown). */
+  onProgress?: (sent: number, total: number) => void;
+  /** Aborting cancels the upload: nothing of it is kept (ApiError upload_cancelled). */
+  signal?: AbortSignal;
+}
+
+/**
+ * POST /api/files/upload: multipart/form-data, every file in the field `files`, its name
+ * (with folders, for folder uploads) as the part's filename. All or nothing: 409 exists,
+ * 413 file_too_large, 400 is_a_folder / invalid_upload / validation_failed.
+ */
+function uploadFiles(folder: string, items: readonly UploadItem[], options: UploadOptions = {}, csrfRetry = true): Promise<UploadedFile[]> {
+  const { replace = false, onProgress, signal } = options;
+  const form = new FormData();
+  for (const { file, name } of items) form.append('files', file, name);
+  const url = `${BASE}/files/upload?path=${encodeURIComponent(folder)}${replace ? '&replace=true' : ''}`;
+
+  return new Promise<UploadedFile[]>((resolve, reject) => {
+    if (signal?.aborted) return reject(new ApiError(0, UPLOAD_CANCELLED, 'The upload was cancelled.'));
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', url);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader('Accept', 'application/json');
+    if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken);
+    xhr.upload.addEventListener('progress', (event) => onProgress?.(event.loaded, event.lengthComputable ? event.total : 0));
+    xhr.addEventListener('error', () => reject(networkError(null)));
+    xhr.addEventListener('abort', () => reject(new ApiError(0, UPLOAD_CANCELLED, 'The upload was cancelled.')));
+    xhr.addEventListener('load', () => {
+      let body: unknown = null;
+      try {
+        body = xhr.responseText ? (JSON.parse(xhr.responseText) as unknown) : null;
+      } catch {
+        // not JSON: reported as unexpected below
+      }
+      if (xhr.status === 201 && typeof body === 'object' && body !== null && 'files' in body && Array.isArray(body.files)) {
+        return resolve(body.files as UploadedFile[]);
+      }
+      const error = xhr.status >= 200 && xhr.status < 300 ? ApiError.fromBody(xhr.status, null) : ApiError.fromBody(xhr.status, body);
+      endedOrRetry(error, true, csrfRetry).then(
+        (retry) => (retry ? uploadFiles(folder, items, options, false).then(resolve, reject) : reject(error)),
+        () => reject(error),
+      );
+    });
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+    xhr.send(form);
+  });
+}
 
 export interface RuntimeEventHandlers {
   /** The runtime as it is now: first thing after every (re)connection. */
@@ -195,4 +351,4 @@ function runtimeEvents(handlers: RuntimeEventHandlers): () => void {
   return () => source.close();
 }
 
-export type { Role, Runtime, RuntimeStepEvent, User };
+export type { FileEntry, FileStat, FolderListing, Role, Runtime, RuntimeStepEvent, UploadedFile, User };

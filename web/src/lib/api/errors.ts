@@ -13,6 +13,8 @@ import type { ErrorBody, FieldErrorBody } from './types';
 /** Codes the client itself produces when there is no usable server error body. */
 export const NETWORK_ERROR = 'network_error';
 export const UNEXPECTED_RESPONSE = 'unexpected_response';
+/** An upload the user cancelled (nothing of it was kept). */
+export const UPLOAD_CANCELLED = 'upload_cancelled';
 
 export class ApiError extends Error {
   constructor(
@@ -83,6 +85,31 @@ const codeMessages: Record<string, MessageKey> = {
   runtime_failed: 'error.runtime_failed',
   internal: 'error.internal',
   [NETWORK_ERROR]: 'error.network',
+  [UPLOAD_CANCELLED]: 'error.upload_cancelled',
+  runtime_starting: 'error.runtime_starting',
+  files_failed: 'error.files_failed',
+  precondition_required: 'error.precondition_required',
+  upload_incomplete: 'error.upload_incomplete',
+  request_aborted: 'error.upload_incomplete',
+};
+
+/**
+ * Codes of the files API whose server message names what is concerned (a path, a limit):
+ * the translation says what happened and quotes that message as `{detail}`. Their
+ * `fields`, where present, list paths, not form fields.
+ */
+const detailMessages: Record<string, MessageKey> = {
+  exists: 'error.exists',
+  outside_workspace: 'error.outside_workspace',
+  symlink: 'error.symlink',
+  is_a_folder: 'error.is_a_folder',
+  not_a_folder: 'error.not_a_folder',
+  invalid: 'error.files_invalid',
+  file_too_large: 'error.file_too_large',
+  empty_upload: 'error.empty_upload',
+  invalid_upload: 'error.invalid_upload',
+  precondition_failed: 'error.precondition_failed',
+  range_not_satisfiable: 'error.range_not_satisfiable',
 };
 
 /** Field messages we can translate, keyed by `code:field`. */
@@ -95,7 +122,10 @@ const fieldMessages: Record<string, MessageKey> = {
   'conflict:username': 'fieldError.usernameTaken',
 };
 
-/** Per-screen wording for a code, e.g. a 409 on the users screen means "not on yourself". */
+/**
+ * Per-screen wording for a code, e.g. a 409 on the users screen means "not on yourself".
+ * The text may quote the server's message as `{detail}` and the field problems as `{fields}`.
+ */
 export type CodeOverrides = Partial<Record<string, MessageKey>>;
 
 /** The summary line for any thrown value; null when there is nothing to show. */
@@ -103,8 +133,12 @@ export function errorMessage(error: unknown, overrides: CodeOverrides = {}): str
   if (error === null || error === undefined) return null;
   if (!isApiError(error)) return t('error.client');
   // With field errors the fields carry the detail; the summary only points at them.
-  const key = overrides[error.code] ?? (error.fields.length > 0 ? 'error.validation_failed' : codeMessages[error.code]);
-  if (key) return t(key);
+  const key =
+    overrides[error.code] ??
+    detailMessages[error.code] ??
+    (error.fields.length > 0 ? 'error.validation_failed' : codeMessages[error.code]);
+  const fields = error.fields.map(({ field, message }) => `${field} ${message}`).join('; ');
+  if (key) return t(key, { detail: error.message, fields });
   if (error.code === UNEXPECTED_RESPONSE) return t('error.unexpected', { status: error.status });
   return error.message || t('error.unexpected', { status: error.status });
 }

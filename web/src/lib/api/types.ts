@@ -92,3 +92,39 @@ export interface RuntimeStepEvent {
   elapsedMs: number;
   message?: string;
 }
+
+/** What a workspace entry is; a symlink is listed as itself, never followed. */
+export type FileType = 'file' | 'folder' | 'symlink' | 'other';
+
+/** One entry of GET /api/files. Paths are relative to the runtime's workspace. */
+export interface FileEntry {
+  name: string;
+  type: FileType;
+  /** Bytes; 0 for folders. */
+  size: number;
+  /** ISO 8601. */
+  modifiedAt: string;
+  /** Permission bits in octal, e.g. "0644". */
+  mode: string;
+  /** Symlinks only: where it points (null when unreadable). */
+  linkTarget?: string | null;
+}
+
+/** GET /api/files/stat and the answers of saves, mkdir, move and copy. */
+export interface FileStat extends FileEntry {
+  /** Send it back as If-Match to save only over what you loaded. */
+  etag: string;
+}
+
+/** GET /api/files: folders first, then by name; hidden entries included. */
+export interface FolderListing {
+  /** The folder, normalised ("" for the workspace). */
+  path: string;
+  entries: FileEntry[];
+}
+
+/** One file of a finished upload, its path relative to the workspace. */
+export interface UploadedFile {
+  path: string;
+  size: number;
+}
