@@ -73,6 +73,8 @@ export function filesRoutes(files: FilesService, ownerOf: (req: Request) => Runt
       throw new AppError(416, 'range_not_satisfiable', `The file is ${stat.size} bytes long.`);
     }
     res.setHeader('Accept-Ranges', 'bytes');
+    // The agent changes files at any time: a browser may keep a copy, but must ask before using it.
+    res.setHeader('Cache-Control', 'private, no-cache');
     res.setHeader('ETag', stat.etag);
     res.setHeader('Last-Modified', new Date(stat.modifiedAt).toUTCString());
     res.setHeader('Content-Type', contentType(stat.name) || 'application/octet-stream');
