@@ -2,6 +2,7 @@
  * Runs the workspace tool (workspace-tool.cjs) inside a user's runtime through the driver's exec,
  * as the runtime's own uid, and turns its answers into results or AppErrors.
  */
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -49,6 +50,31 @@ async function readAll(stream: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The runtime went away mid-operation (stopped, restarted, crashed): nothing was committed. */
+export function interrupted(cause: unknown): AppError {
+  return new AppError(503, 'runtime_interrupted', 'Your runtime stopped while this was in progress, so nothing was changed. Try again.', {
+    detail: cause instanceof Error ? cause.message : String(cause),
+    headers: { 'Retry-After': '5' },
+  });
+}
+
+/** Writes to a process's stdin, waiting when it is full; a runtime that went away is `interrupted`. */
+export async function writeTo(stdin: Writable, chunk: Buffer, giveUp?: Promise<never>): Promise<void> {
+  if (stdin.destroyed || stdin.writableEnded) throw interrupted(new Error('stdin closed'));
+  let accepted: boolean;
+  try {
+    accepted = stdin.write(chunk);
+  } catch (error) {
+    throw interrupted(error);
+  }
+  if (accepted) return;
+  try {
+    await (giveUp ? Promise.race([once(stdin, 'drain'), giveUp]) : once(stdin, 'drain'));
+  } catch (error) {
+    throw error instanceof AppError ? error : interrupted(error);
+  }
+}
+
 export class WorkspaceToolRunner {
   constructor(private readonly driver: RuntimeDriver) {}
 
@@ -65,13 +91,21 @@ export class WorkspaceToolRunner {
     } catch (error) {
       process.abort();
       await output.catch(() => '');
-      throw error;
+      throw error instanceof AppError ? error : interrupted(error);
     }
-    const [text, exit] = await Promise.all([output, process.exit]);
+    let text: string;
+    let exit: { code: number; stderr: string };
+    try {
+      [text, exit] = await Promise.all([output, process.exit]);
+    } catch (error) {
+      throw interrupted(error);
+    }
     let parsed: { error?: ToolFailure } & T;
     try {
       parsed = JSON.parse(text) as { error?: ToolFailure } & T;
     } catch {
+      // Killed (the runtime stopped or restarted) before it could answer.
+      if (exit.code === -1 || exit.code >= 128) throw interrupted(new Error(`exit ${exit.code}: ${exit.stderr}`));
       throw new AppError(500, 'files_failed', 'The file operation failed inside your runtime.', { detail: `exit ${exit.code}: ${exit.stderr || text}`.slice(0, 2000) });
     }
     if (parsed.error) throw toolError(parsed.error);

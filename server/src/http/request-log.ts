@@ -8,6 +8,8 @@ import { redactUrl } from '../logging/redact';
 
 export const requestLog = (logger: Logger): RequestHandler => (req, res, next) => {
   const started = process.hrtime.bigint();
+  // Read now: by 'finish' a client that went away has taken its socket, and req.ip would throw.
+  const ip = req.ip;
   res.on('finish', () => {
     // The proxy asks /api/auth/forward before every request to a runtime: passing checks only at debug.
     const level = res.statusCode < 300 && req.originalUrl.startsWith('/api/auth/forward') ? 'debug' : 'info';
@@ -18,7 +20,7 @@ export const requestLog = (logger: Logger): RequestHandler => (req, res, next) =
       status: res.statusCode,
       durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
       userId: req.user?.id,
-      ip: req.ip,
+      ip,
     });
   });
   next();

@@ -8,11 +8,10 @@
  * process is waited for, not the gateway, so this takes a second or two, not a full start.
  */
 import type { Readable, Writable } from 'node:stream';
-import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../errors/app-error';
 import { COMMIT_FRAME, END_FILE_FRAME, beginFileFrame, dataFrames } from '../files/upload-frames';
-import { WorkspaceToolRunner } from '../files/workspace-tool-runner';
+import { WorkspaceToolRunner, writeTo } from '../files/workspace-tool-runner';
 import { parseWorkspacePath, type WorkspacePath } from '../files/workspace-path';
 import { zipFromTars } from '../files/zip-stream';
 import type { RuntimeDriver } from '../runtimes/runtime-driver';
@@ -60,9 +59,7 @@ const byFolderThenName = (a: FileEntry, b: FileEntry) => {
   return folderFirst || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 };
 
-async function write(stdin: Writable, chunk: Buffer): Promise<void> {
-  if (!stdin.write(chunk)) await once(stdin, 'drain');
-}
+const write = (stdin: Writable, chunk: Buffer) => writeTo(stdin, chunk);
 
 export class FilesService {
   private readonly tool: WorkspaceToolRunner;
@@ -155,7 +152,7 @@ export class FilesService {
     toolEnded.catch(() => undefined);
     const send = async (chunk: Buffer) => {
       if (early) throw early;
-      if (!stdin.write(chunk)) await Promise.race([once(stdin, 'drain'), toolEnded]);
+      await writeTo(stdin, chunk, toolEnded);
     };
     // Files go through the one stdin strictly one after another: multer may hand over the next
     // part before the previous one's end frame is written.

@@ -324,17 +324,31 @@ describe('a user\'s files, in their real runtime', () => {
       expect(sha256((await download(fay, 'both.bin')).body)).toBe(sha256(fayFile));
       expect(sha256((await download(gus, 'both.bin')).body)).toBe(sha256(gusFile));
 
-      const during = randomBytes(50 * 1024 * 1024);
-      const [uploadResult] = await Promise.allSettled([
-        upload(fay, '', [{ name: 'during-restart.bin', content: during }]),
-        fay.agent.post('/api/runtime/restart').set('X-CSRF-Token', fay.csrfToken),
-      ]);
-      const status = uploadResult.status === 'fulfilled' ? uploadResult.value.status : 0;
-      // Either it landed whole before the restart, or it failed with an error and left nothing.
-      if (status === 201) expect(sha256((await download(fay, 'during-restart.bin')).body)).toBe(sha256(during));
-      else {
-        expect(status).toBeGreaterThanOrEqual(400);
-        await fay.agent.get('/api/files/content?path=during-restart.bin').expect(404);
-      }
+      // Half the body is in when the runtime restarts under it: a clear 503, and nothing half-written.
+      const half = 4 * 1024 * 1024;
+      const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = http.request(`${base}/api/files/upload?path=&name=during-restart.bin`, {
+          method: 'POST',
+          headers: { cookie: cookieOf(fay), 'x-csrf-token': raw.get('fay')!.csrfToken, origin: 'http://localhost:8080', 'content-type': 'application/octet-stream', 'content-length': String(2 * half) },
+        });
+        request.on('response', (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        });
+        request.on('error', reject);
+        request.write(randomBytes(half), () => {
+          setTimeout(() => {
+            void fay.agent
+              .post('/api/runtime/restart')
+              .set('X-CSRF-Token', fay.csrfToken)
+              .then(() => request.end(randomBytes(half)), reject);
+          }, 500);
+        });
+      });
+      const { status, body } = await answer;
+      expect(status).toBe(503);
+      expect(JSON.parse(body).error).toMatchObject({ code: 'runtime_interrupted', message: expect.stringContaining('nothing was changed') });
+      await fay.agent.get('/api/files/content?path=during-restart.bin').expect(404);
     }));
 });

@@ -347,8 +347,11 @@ export class DockerDriver implements RuntimeDriver {
     const connection = await call(() => exec.start({ hijack: true, stdin: options.stdin }));
     const stdout = new ExecOutputDemuxer();
     connection.pipe(stdout);
+    // A container that stops mid-stream resets the connection, maybe more than once: every error
+    // must have a listener, or it would take the whole control plane down.
+    connection.on('error', (error: Error) => stdout.destroy(error));
     const exit = new Promise<{ code: number; stderr: string }>((resolve, reject) => {
-      connection.once('error', reject);
+      stdout.once('error', reject);
       stdout.once('end', () => {
         void (async () => {
           // The output ends a moment before Docker records the exit code.
