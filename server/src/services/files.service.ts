@@ -72,9 +72,11 @@ export class FilesService {
     this.tool = new WorkspaceToolRunner(driver);
   }
 
-  /** The runtime's container must run; an admin looking into someone else's files is audited. */
+  /** The runtime's container must run; an admin looking into someone else's files is audited, not counted as use. */
   private async ready(context: RequestContext, owner: RuntimeOwner, action: string, detail: Record<string, unknown>): Promise<void> {
     if (context.actor && context.actor.id !== owner.id) this.audit.record(context, 'files.admin_access', owner.username, 'success', { action, ...detail });
+    // Working with one's files is using the runtime: the idle stop should not cut in.
+    else this.runtimes.recordActivity(owner);
     await this.runtimes.ensureContainerRunning(context, owner);
   }
 
