@@ -78,8 +78,14 @@ export async function writeTo(stdin: Writable, chunk: Buffer, giveUp?: Promise<n
 export class WorkspaceToolRunner {
   constructor(private readonly driver: RuntimeDriver) {}
 
-  private start(username: string, op: string, args: string[], stdin: boolean): Promise<ExecProcess> {
-    return this.driver.exec(username, ['node', '-e', TOOL_SOURCE, WORKSPACE_DIR, STAGING_DIR, op, ...args], { user: RUNTIME_UID, stdin });
+  private async start(username: string, op: string, args: string[], stdin: boolean): Promise<ExecProcess> {
+    try {
+      return await this.driver.exec(username, ['node', '-e', TOOL_SOURCE, WORKSPACE_DIR, STAGING_DIR, op, ...args], { user: RUNTIME_UID, stdin });
+    } catch (error) {
+      // 409: the container stopped between our check and the exec (a stop or restart got in first).
+      if ((error as { statusCode?: number }).statusCode === 409) throw interrupted(error);
+      throw error;
+    }
   }
 
   /** An operation answering JSON; `feed` writes its stdin (and must end it) when given. */
@@ -104,8 +110,11 @@ export class WorkspaceToolRunner {
     try {
       parsed = JSON.parse(text) as { error?: ToolFailure } & T;
     } catch {
-      // Killed (the runtime stopped or restarted) before it could answer.
-      if (exit.code === -1 || exit.code >= 128) throw interrupted(new Error(`exit ${exit.code}: ${exit.stderr}`));
+      // Killed (the runtime stopped or restarted) before it could answer, or never run because the
+      // container had just stopped (Docker answers 126 "cannot exec in a stopped state").
+      if (exit.code === -1 || exit.code >= 128 || (exit.code === 126 && /stopped state|not running/i.test(exit.stderr))) {
+        throw interrupted(new Error(`exit ${exit.code}: ${exit.stderr}`));
+      }
       throw new AppError(500, 'files_failed', 'The file operation failed inside your runtime.', { detail: `exit ${exit.code}: ${exit.stderr || text}`.slice(0, 2000) });
     }
     if (parsed.error) throw toolError(parsed.error);

@@ -326,6 +326,7 @@ describe('a user\'s files, in their real runtime', () => {
 
       // Half the body is in when the runtime restarts under it: a clear 503, and nothing half-written.
       const half = 4 * 1024 * 1024;
+      let restarted: Promise<unknown> = Promise.resolve();
       const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
         const request = http.request(`${base}/api/files/upload?path=&name=during-restart.bin`, {
           method: 'POST',
@@ -339,16 +340,15 @@ describe('a user\'s files, in their real runtime', () => {
         request.on('error', reject);
         request.write(randomBytes(half), () => {
           setTimeout(() => {
-            void fay.agent
-              .post('/api/runtime/restart')
-              .set('X-CSRF-Token', fay.csrfToken)
-              .then(() => request.end(randomBytes(half)), reject);
+            restarted = fay.agent.post('/api/runtime/restart').set('X-CSRF-Token', fay.csrfToken).expect(200);
+            restarted.then(() => request.end(randomBytes(half)), reject);
           }, 500);
         });
       });
       const { status, body } = await answer;
       expect(status).toBe(503);
       expect(JSON.parse(body).error).toMatchObject({ code: 'runtime_interrupted', message: expect.stringContaining('nothing was changed') });
+      await restarted;
       await fay.agent.get('/api/files/content?path=during-restart.bin').expect(404);
     }));
 });

@@ -33,7 +33,7 @@ export async function startOutsideHost(name: string): Promise<OutsideHost> {
   // because the Docker host masquerades the runtime's traffic as its own address.
   const server: ChildProcess = spawn(
     'ip',
-    ['netns', 'exec', name, process.execPath, '-e', `require('node:net').createServer((s) => s.end('outside\\n')).listen(${PORT}, '${OUTSIDE_SIDE}', () => console.log('ready'))`],
+    ['netns', 'exec', name, process.execPath, '-e', `require('node:net').createServer((s) => s.on('error', () => {}).end('outside\\n')).listen(${PORT}, '${OUTSIDE_SIDE}', () => console.log('ready'))`],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await new Promise<void>((resolve, reject) => {
