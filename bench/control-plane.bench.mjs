@@ -21,7 +21,17 @@ export async function run() {
   if (!fs.existsSync(path.join(ROOT, 'dist/server/main.js'))) throw new Error('Run `npm run build` first.');
   const dataDir = tempDir();
   const port = await freePort();
-  const server = startNode(['dist/server/main.js'], { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production', LOG_LEVEL: 'info' });
+  const server = startNode(['dist/server/main.js'], {
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    // As the control plane's image runs it (Dockerfile); BENCH_CONTROL_PLANE_ENV (JSON) adds or overrides.
+    MALLOC_MMAP_THRESHOLD_: '131072',
+    NODE_OPTIONS: '--max-semi-space-size=2',
+    ...JSON.parse(process.env.BENCH_CONTROL_PLANE_ENV ?? '{}'),
+  });
   const basePort = await freePort();
   const baseline = startNode(['bench/baseline-server.mjs', 'node', String(basePort)]);
   const expressPort = await freePort();

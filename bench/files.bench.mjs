@@ -15,7 +15,7 @@ import { ROOT, cookieOf, docker, freePort, machine, median, request, rssMiB, sle
 const PREFIX = 'ccfbench';
 const SIZE = 1024 ** 3;
 const FOLDER_FILES = 64;
-const ROUNDS = 2;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const WORKSPACE = '/home/node/.openclaw/workspace';
 const ORIGIN = 'http://localhost:8080';
 
@@ -130,9 +130,11 @@ export async function run() {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const server = startNode(['dist/server/main.js'], {
-    // As the control plane's image sets it (Dockerfile).
+    // As the control plane's image runs it (Dockerfile).
     MALLOC_MMAP_THRESHOLD_: '131072',
-    ...(process.env.BENCH_NODE_OPTIONS && { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS }),
+    NODE_OPTIONS: '--max-semi-space-size=2',
+    // BENCH_CONTROL_PLANE_ENV (JSON) adds environment variables to the control plane, to try a setting.
+    ...JSON.parse(process.env.BENCH_CONTROL_PLANE_ENV ?? '{}'),
     DATA_DIR: dataDir,
     PORT: String(port),
     HOST: '127.0.0.1',

@@ -38,7 +38,7 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const FLEET = Number(process.env.BENCH_FLEET ?? 10);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 45);
 // The control plane's image sets this (Dockerfile): measure the control plane as it ships.
-const EXTRA_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', ...JSON.parse(process.env.BENCH_CONTROL_PLANE_ENV ?? '{}') };
+const EXTRA_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', NODE_OPTIONS: '--max-semi-space-size=2', ...JSON.parse(process.env.BENCH_CONTROL_PLANE_ENV ?? '{}') };
 
 const IMAGE = 'crewclaw/runtime:dev';
 const PREFIX = 'ccbench';
