@@ -51,7 +51,8 @@ export interface UploadedFile {
 export interface UploadSession {
   addFile(relativePath: string, content: Readable): Promise<number>;
   commit(): Promise<UploadedFile[]>;
-  abort(): void;
+  /** Drops everything sent so far; `reason` goes to the audit log. */
+  abort(reason: string): void;
 }
 
 const byFolderThenName = (a: FileEntry, b: FileEntry) => {
@@ -191,9 +192,10 @@ export class FilesService {
           throw error;
         }
       },
-      abort: () => {
+      abort: (reason) => {
         if (aborted) return;
         aborted = true;
+        this.audit.record(context, 'files.upload', owner.username, 'failure', { path: dir.relative, reason });
         // Ending the input without the commit frame makes the tool drop everything it staged.
         stdin.end();
         finished();

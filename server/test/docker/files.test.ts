@@ -298,6 +298,8 @@ describe('a user\'s files, in their real runtime', () => {
       // Over the limit: 413 with the limit in words, and the small file sent with it is not kept either.
       const tooBig = await upload(fay, '', [{ name: 'small-with-huge.txt', content: Buffer.from('ok') }, { name: 'huge.bin', content: Buffer.alloc(UPLOAD_LIMIT + 1024) }]).expect(413);
       expect(tooBig.body.error).toMatchObject({ code: 'file_too_large', message: expect.stringContaining('120 MiB') });
+      const failures = test.database.sqlite.prepare("SELECT detail FROM audit_log WHERE action = 'files.upload' AND result = 'failure' AND target = 'fay'").all() as { detail: string }[];
+      expect(failures.map((row) => row.detail).join('\n')).toContain('larger than the upload limit');
       // The staging area empties once the tool sees the stream end; the workspace never shows the file.
       await new Promise((resolve) => setTimeout(resolve, 2000));
       expect(inRuntime('fay', 'sh', '-c', `ls -A ${WORKSPACE} | grep -c -e cut.bin -e small-with-huge -e huge.bin || true`)).toBe('0');

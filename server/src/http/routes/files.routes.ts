@@ -113,8 +113,9 @@ export function filesRoutes(files: FilesService, ownerOf: (req: Request) => Runt
     upload.any()(req, res, (error?: unknown) => {
       const session = uploadSessionOf(req);
       if (error) {
-        void session?.then((opened) => opened.abort(), () => undefined);
-        return next(fromMulterError(error, limits.maxUploadBytes));
+        const failure = fromMulterError(error, limits.maxUploadBytes);
+        void session?.then((opened) => opened.abort(failure instanceof Error ? failure.message : String(failure)), () => undefined);
+        return next(failure);
       }
       if (!session) return next(new AppError(400, 'empty_upload', 'The upload holds no files. Send them as multipart/form-data.'));
       session
