@@ -5,8 +5,11 @@
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Socket } from 'node:net';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { AppError } from '../errors/app-error';
+import { channelToken, connectChannel } from './data-channel';
 import type { ExecProcess, RuntimeDriver } from '../runtimes/runtime-driver';
 import { STATE_DIR, WORKSPACE_DIR } from '../runtimes/runtime-names';
 
@@ -50,6 +53,34 @@ async function readAll(stream: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * The tool's stdout: with a data channel, a first line announcing its port, then the answer.
+ * `first` is that line, or the whole output when the tool answered (failed) before opening one.
+ */
+function splitAnnouncement(stdout: Readable): { first: Promise<string>; rest: Promise<string> } {
+  let announce!: (line: string) => void;
+  const first = new Promise<string>((resolve) => (announce = resolve));
+  const rest = (async () => {
+    const chunks: Buffer[] = [];
+    let announced = false;
+    for await (const chunk of stdout) {
+      chunks.push(chunk as Buffer);
+      if (announced) continue;
+      const text = Buffer.concat(chunks);
+      const newline = text.indexOf(0x0a);
+      if (newline === -1) continue;
+      announced = true;
+      announce(text.subarray(0, newline).toString('utf8'));
+      chunks.splice(0, chunks.length, text.subarray(newline + 1));
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (!announced) announce(text);
+    return announced ? text : '';
+  })();
+  rest.catch(() => announce(''));
+  return { first, rest };
+}
+
 /** The runtime went away mid-operation (stopped, restarted, crashed): nothing was committed. */
 export function interrupted(cause: unknown): AppError {
   return new AppError(503, 'runtime_interrupted', 'Your runtime stopped while this was in progress, so nothing was changed. Try again.', {
@@ -58,7 +89,7 @@ export function interrupted(cause: unknown): AppError {
   });
 }
 
-/** Writes to a process's stdin, waiting when it is full; a runtime that went away is `interrupted`. */
+/** Writes to a data channel (or a stdin), waiting when it is full; a runtime that went away is `interrupted`. */
 export async function writeTo(stdin: Writable, chunk: Buffer, giveUp?: Promise<never>): Promise<void> {
   if (stdin.destroyed || stdin.writableEnded) throw interrupted(new Error('stdin closed'));
   let accepted: boolean;
@@ -75,6 +106,14 @@ export async function writeTo(stdin: Writable, chunk: Buffer, giveUp?: Promise<n
   }
 }
 
+/** A transfer in progress: the exec, its data channel and the answer still to come. */
+interface ChannelSession {
+  process: ExecProcess;
+  channel: Socket;
+  /** The tool's answer once the transfer is over: the parsed result, or a thrown AppError. */
+  answer: <T>() => Promise<T>;
+}
+
 export class WorkspaceToolRunner {
   constructor(private readonly driver: RuntimeDriver) {}
 
@@ -88,17 +127,8 @@ export class WorkspaceToolRunner {
     }
   }
 
-  /** An operation answering JSON; `feed` writes its stdin (and must end it) when given. */
-  async run<T>(username: string, op: string, args: string[], feed?: (stdin: Writable) => Promise<void>): Promise<T> {
-    const process = await this.start(username, op, args, feed !== undefined);
-    const output = readAll(process.stdout);
-    try {
-      if (feed) await feed(process.stdin!);
-    } catch (error) {
-      process.abort();
-      await output.catch(() => '');
-      throw error instanceof AppError ? error : interrupted(error);
-    }
+  /** The tool's JSON answer, given its output and how it exited. */
+  private async parse<T>(output: Promise<string>, process: ExecProcess): Promise<T> {
     let text: string;
     let exit: { code: number; stderr: string };
     try {
@@ -121,9 +151,102 @@ export class WorkspaceToolRunner {
     return parsed;
   }
 
-  /** A file's bytes from `start` to `end` inclusive (the tool checks the path first). */
-  async read(username: string, relative: string, start: number, end: number | null): Promise<ExecProcess> {
-    return this.start(username, 'read', [relative, String(start), end === null ? '' : String(end)], false);
+  /** An operation answering JSON, with no bytes to move (list, stat, mkdir, move, copy, delete). */
+  async run<T>(username: string, op: string, args: string[]): Promise<T> {
+    const process = await this.start(username, op, args, false);
+    return this.parse<T>(readAll(process.stdout), process);
+  }
+
+  /**
+   * Starts an operation that moves bytes and connects its data channel. The tool checks what it can
+   * before it opens the channel, so a refusal (a clash, a bad path) arrives here as an AppError and
+   * no byte is sent for nothing.
+   */
+  private async openSession(username: string, op: string, args: string[]): Promise<ChannelSession> {
+    const process = await this.start(username, op, args, true);
+    const { first, rest } = splitAnnouncement(process.stdout);
+    const token = channelToken();
+    try {
+      await writeTo(process.stdin!, Buffer.from(`${token.toString('hex')}\n`));
+      process.stdin!.end();
+    } catch {
+      // it exited already: its answer says why
+    }
+    const line = await first;
+    let port: number | undefined;
+    try {
+      port = (JSON.parse(line) as { channel?: number }).channel;
+    } catch {
+      // not an announcement: the answer, parsed below
+    }
+    if (typeof port !== 'number') return this.parse(Promise.resolve(line), process).then(() => Promise.reject(new AppError(500, 'files_failed', 'The tool answered without moving any bytes.')));
+    const container = await this.driver.find(username);
+    if (!container?.address) {
+      process.abort();
+      throw interrupted(new Error('the runtime has no address: it stopped'));
+    }
+    let channel: Socket;
+    try {
+      channel = await connectChannel(container.address.host, port, token);
+    } catch (error) {
+      process.abort();
+      throw interrupted(error);
+    }
+    return { process, channel, answer: <T>() => this.parse<T>(rest, process) };
+  }
+
+  /**
+   * An operation reading bytes (upload, receive, save): `send` writes them to the channel and ends
+   * it. When sending fails, the tool's own answer wins if it has one (it refused or ran out of
+   * space), else the runtime went away.
+   */
+  async runWithInput<T>(username: string, op: string, args: string[], send: (channel: Writable) => Promise<void>): Promise<T> {
+    const { process, channel, answer } = await this.openSession(username, op, args);
+    const answered = answer<T>();
+    answered.catch(() => undefined);
+    // A tool that gave up stops reading: never wait on a full channel forever.
+    const gaveUp = answered.then(
+      () => Promise.reject(new AppError(500, 'files_failed', 'The tool stopped reading before the transfer ended.')),
+      (error: unknown) => Promise.reject(error instanceof Error ? error : new Error(String(error))),
+    );
+    gaveUp.catch(() => undefined);
+    try {
+      await Promise.race([send(channel), gaveUp]);
+    } catch (error) {
+      // Closing without the end of the stream makes the tool drop everything it staged.
+      channel.destroy();
+      const toolSaid = await Promise.race([answered.then(() => null, (reason: unknown) => reason), delay(10_000, null, { ref: false })]);
+      process.abort();
+      if (error instanceof AppError && error.code !== 'files_failed') throw error;
+      if (toolSaid instanceof AppError && toolSaid.code !== 'runtime_interrupted') throw toolSaid;
+      throw error instanceof AppError ? error : interrupted(error);
+    }
+    return answered;
+  }
+
+  /**
+   * An operation writing bytes (read, pack). The stream ends only once the tool said all went well,
+   * so a failure halfway shows as an error, never as a stream that merely ended early.
+   */
+  async openOutput(username: string, op: string, args: string[]): Promise<{ body: Readable; done: Promise<void>; abort: () => void }> {
+    const { process, channel, answer } = await this.openSession(username, op, args);
+    const body = new PassThrough({ highWaterMark: 256 * 1024 });
+    const done = new Promise<void>((resolve, reject) => {
+      channel.once('error', (error) => reject(interrupted(error)));
+      channel.once('end', () => answer().then(() => resolve(), reject));
+    });
+    done.then(
+      () => body.end(),
+      (error: unknown) => {
+        channel.destroy();
+        body.destroy(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+    channel.pipe(body, { end: false });
+    const abort = () => {
+      channel.destroy();
+      process.abort();
+    };
+    return { body, done, abort };
   }
 }
-

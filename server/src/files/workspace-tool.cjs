@@ -9,14 +9,24 @@
  * workspace root. It depends on nothing but Node itself.
  *
  * Results: JSON on stdout and exit 0; failures: {"error":{"code","message"}} on stdout and exit 1.
- * `read` streams raw bytes instead. `upload` and `write` read a framed stream on stdin (see
- * readFrames): files land under a temporary name outside the workspace and are renamed into place
- * only when the whole request arrived; a request cut short leaves nothing visible.
+ *
+ * Bulk bytes (uploads, saves, downloads, zips) travel over a data channel, not through the exec's
+ * stdio: Docker routes exec stdio through dockerd and containerd-shim, which alone caps throughput
+ * near half of `docker cp`. See openChannel. `upload` and `save` read a framed stream (readFrames),
+ * `receive` one raw file; files land under a temporary name outside the workspace and are renamed
+ * into place only when the whole request arrived; a request cut short leaves nothing visible.
+ * `read` and `pack` (a tar of a file or folder) write to the channel.
  */
 'use strict';
+const { spawn } = require('node:child_process');
 const fs = require('node:fs');
+const net = require('node:net');
 const path = require('node:path');
-const { randomBytes } = require('node:crypto');
+const { randomBytes, timingSafeEqual } = require('node:crypto');
+
+const TOKEN_BYTES = 32;
+/** A control plane that announced a transfer connects within milliseconds; this is for one that died. */
+const CHANNEL_WAIT_MS = 30_000;
 
 class ToolError extends Error {
   constructor(code, message) {
@@ -37,6 +47,48 @@ function fail(error) {
 
 function done(result) {
   process.stdout.write(JSON.stringify(result));
+}
+
+async function readAllStdin() {
+  const chunks = [];
+  for await (const chunk of process.stdin) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Opens the data channel: listens on an ephemeral port of the runtime's private network (which
+ * only the control plane reaches from outside), announces it as the first line on stdout, and
+ * takes the first connection that presents the one-time token the control plane wrote on stdin.
+ * The token never appears in argv or the environment, where the agent could read it.
+ */
+async function openChannel() {
+  const token = Buffer.from((await readAllStdin()).toString('utf8').trim(), 'hex');
+  if (token.length !== TOKEN_BYTES) throw new ToolError('invalid', 'No data channel token was given.');
+  // Half-open: a sender that has said all it had to say may still be waiting for bytes to come back.
+  const server = net.createServer({ allowHalfOpen: true });
+  await new Promise((resolve, reject) => server.once('error', reject).listen(0, resolve));
+  process.stdout.write(`${JSON.stringify({ channel: server.address().port })}\n`);
+  try {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new ToolError('incomplete', 'The control plane never connected.')), CHANNEL_WAIT_MS);
+      server.on('connection', (socket) => {
+        socket.on('error', () => undefined);
+        socket.setTimeout(5_000, () => socket.destroy());
+        const check = () => {
+          const head = socket.read(TOKEN_BYTES);
+          if (head === null) return;
+          socket.off('readable', check);
+          if (head.length !== TOKEN_BYTES || !timingSafeEqual(head, token)) return socket.destroy();
+          socket.setTimeout(0);
+          clearTimeout(timer);
+          resolve(socket);
+        };
+        socket.on('readable', check);
+      });
+    });
+  } finally {
+    server.close();
+  }
 }
 
 function rootReal() {
@@ -160,13 +212,48 @@ function stat(rel) {
   return { ...describe(path.basename(real), info, real), realPath: path.relative(rootReal(), real), etag: etagOf(info) };
 }
 
-function read(rel, start, end) {
+/** Writes `source` to the channel and ends it; resolves once it was all handed to the kernel. */
+function sendAll(source, channel) {
+  return new Promise((resolve, reject) => {
+    source.once('error', reject);
+    channel.once('error', reject);
+    channel.once('close', () => reject(new ToolError('incomplete', 'The control plane hung up.')));
+    source.pipe(channel).once('finish', resolve);
+  });
+}
+
+async function read(rel, start, end) {
   const real = resolveExisting(rel);
   const info = fs.statSync(real);
   if (info.isDirectory()) throw new ToolError('is_a_folder', `"${rel}" is a folder, not a file.`);
-  const options = { start: Number(start) };
+  const options = { start: Number(start), highWaterMark: 256 * 1024 };
   if (end !== undefined && end !== '') options.end = Number(end);
-  fs.createReadStream(real, options).pipe(process.stdout);
+  const source = fs.createReadStream(real, options);
+  await new Promise((resolve, reject) => source.once('open', resolve).once('error', reject));
+  await sendAll(source, await openChannel());
+  return { sent: true };
+}
+
+/**
+ * A tar of one file or folder, named by its last segment as Docker's archive API names it. GNU tar
+ * runs as the agent's own uid, so nothing the agent could not read itself ever leaves; symlinks go
+ * in as links, never followed; unreadable files are skipped rather than breaking the whole zip.
+ */
+async function pack(rel) {
+  const real = resolveExisting(rel);
+  // Connected first: Node drops the output of a child that exits before anyone reads it.
+  const channel = await openChannel();
+  const tar = spawn('tar', ['-c', '--format=posix', '--ignore-failed-read', '-C', path.dirname(real), '--', path.basename(real)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  tar.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+  const exited = new Promise((resolve) => tar.once('close', resolve));
+  await sendAll(tar.stdout, channel);
+  const code = await exited;
+  // 1: a file changed while it was read; what went out is still a whole archive.
+  if (code !== 0 && code !== 1) throw new ToolError('io', `tar exited with ${code}: ${stderr.trim()}`);
+  return { sent: true };
 }
 
 function mkdir(rel) {
@@ -234,10 +321,10 @@ function transfer(kind, from, to, replace) {
  *   'Z'                                   the request ended: commit
  * Anything else, or the stream ending before 'Z', abandons the request.
  */
-async function readFrames(handlers) {
+async function readFrames(input, handlers) {
   let pending = Buffer.alloc(0);
   let committed = false;
-  for await (const chunk of process.stdin) {
+  for await (const chunk of input) {
     pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
     let offset = 0;
     for (;;) {
@@ -275,7 +362,7 @@ async function upload(dir, replace) {
   let current = null;
   try {
     if (!fs.statSync(resolveExisting(dir)).isDirectory()) throw new ToolError('not_a_folder', `"${dir}" is a file, not a folder.`);
-    const committed = await readFrames({
+    const committed = await readFrames(await openChannel(), {
       begin(header) {
         // The control plane checked these names already; a second look costs nothing.
         const names = String(header.path).split('/');
@@ -347,13 +434,14 @@ async function receive(rel, expectedSize, replace) {
   const temp = staged();
   let received = 0;
   try {
+    const channel = await openChannel();
     await new Promise((resolve, reject) => {
       const out = fs.createWriteStream(temp, { flags: 'wx', mode: 0o644 });
-      process.stdin.on('data', (chunk) => (received += chunk.length));
-      process.stdin.pipe(out);
+      channel.on('data', (chunk) => (received += chunk.length));
+      channel.pipe(out);
       out.on('finish', resolve);
       out.on('error', reject);
-      process.stdin.on('error', reject);
+      channel.on('error', reject);
     });
     if (received !== size) throw new ToolError('incomplete', `The upload ended after ${received} of ${size} bytes; nothing was saved.`);
     if (replace) fs.renameSync(temp, target);
@@ -386,7 +474,7 @@ async function save(rel, ifMatch) {
   const fd = fs.openSync(temp, 'wx', 0o644);
   let closed = false;
   try {
-    const committed = await readFrames({
+    const committed = await readFrames(await openChannel(), {
       begin() {},
       data(bytes) {
         fs.writeSync(fd, bytes);
@@ -425,7 +513,9 @@ async function main() {
     case 'stat':
       return done(stat(args[0]));
     case 'read':
-      return read(args[0], args[1], args[2]);
+      return done(await read(args[0], args[1], args[2]));
+    case 'pack':
+      return done(await pack(args[0]));
     case 'mkdir':
       return done(mkdir(args[0]));
     case 'delete':

@@ -2,10 +2,13 @@
  * The workspace tool runs inside runtime containers; its rules do not depend on the container, so
  * they are tested here on a temp folder, fast. The Docker tests run the same file for real.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
+import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { channelToken, connectChannel } from './data-channel';
 import { COMMIT_FRAME, END_FILE_FRAME, beginFileFrame, dataFrames } from './upload-frames';
 
 const TOOL = path.join(__dirname, 'workspace-tool.cjs');
@@ -16,11 +19,45 @@ describe('the workspace tool', () => {
   let tmp: string;
   let secret: string;
 
-  const run = (args: string[], input?: Buffer) => {
-    const result = spawnSync(process.execPath, [TOOL, root, tmp, ...args], { input, maxBuffer: 64 * 2 ** 20 });
-    const out = result.stdout.toString('utf8');
-    return { status: result.status, out, json: out.startsWith('{') ? JSON.parse(out) : null };
-  };
+  /**
+   * Runs the tool as the control plane does: the token on stdin; when it announces a data channel,
+   * connects over loopback, sends `input` and keeps what comes back (`out`); `json` is its answer.
+   */
+  const run = (args: string[], input?: Buffer) =>
+    new Promise<{ status: number | null; out: string; bytes: Buffer; json: ReturnType<typeof JSON.parse> }>((resolve, reject) => {
+      const child = spawn(process.execPath, [TOOL, root, tmp, ...args]);
+      const token = channelToken();
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(`${token.toString('hex')}\n`);
+      let stdout = '';
+      let announced = false;
+      const received: Buffer[] = [];
+      let channelDone: Promise<void> = Promise.resolve();
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+        const newline = stdout.indexOf('\n');
+        if (announced || newline === -1) return;
+        announced = true;
+        const { channel: port } = JSON.parse(stdout.slice(0, newline)) as { channel: number };
+        stdout = stdout.slice(newline + 1);
+        channelDone = connectChannel('127.0.0.1', port, token).then(
+          (socket) =>
+            new Promise<void>((done) => {
+              socket.on('data', (data: Buffer) => received.push(data));
+              socket.once('close', () => done());
+              socket.end(input ?? Buffer.alloc(0));
+            }),
+        );
+      });
+      child.once('error', reject);
+      child.once('close', (status) => {
+        void channelDone.then(() => {
+          const bytes = Buffer.concat(received);
+          const out = announced ? bytes.toString('utf8') : stdout;
+          resolve({ status, out, bytes, json: stdout.startsWith('{') ? JSON.parse(stdout) : null });
+        }, reject);
+      });
+    });
   const upload = (dir: string, files: [string, string][], options: { replace?: boolean; commit?: boolean } = {}) => {
     const frames: Buffer[] = [];
     for (const [name, content] of files) frames.push(beginFileFrame(name), ...dataFrames(Buffer.from(content)), END_FILE_FRAME);
@@ -44,8 +81,8 @@ describe('the workspace tool', () => {
   });
   afterEach(() => fs.rmSync(home, { recursive: true, force: true }));
 
-  it('lists a folder with type, size, time, mode and link targets', () => {
-    const { json } = run(['list', '']);
+  it('lists a folder with type, size, time, mode and link targets', async () => {
+    const { json } = await run(['list', '']);
     const byName = Object.fromEntries(json.entries.map((entry: { name: string }) => [entry.name, entry]));
     expect(byName['notes.txt']).toMatchObject({ type: 'file', size: 5, mode: '0644' });
     expect(byName.docs).toMatchObject({ type: 'folder' });
@@ -53,74 +90,104 @@ describe('the workspace tool', () => {
     expect(Date.parse(byName['notes.txt'].modifiedAt)).toBeGreaterThan(Date.now() - 60_000);
   });
 
-  it('never reads through a symlink that leads outside, but follows one that stays inside', () => {
-    expect(run(['read', 'escape-file', '0']).json.error.code).toBe('outside');
-    expect(run(['list', 'escape-dir']).json.error.code).toBe('outside');
-    expect(run(['stat', 'escape-dir/openclaw.json']).json.error.code).toBe('outside');
-    expect(run(['read', 'inside-link', '0']).out).toBe('hello');
-    expect(run(['read', 'notes.txt', '1', '3']).out).toBe('ell');
+  it('never reads through a symlink that leads outside, but follows one that stays inside', async () => {
+    expect((await run(['read', 'escape-file', '0'])).json.error.code).toBe('outside');
+    expect((await run(['list', 'escape-dir'])).json.error.code).toBe('outside');
+    expect((await run(['stat', 'escape-dir/openclaw.json'])).json.error.code).toBe('outside');
+    expect((await run(['read', 'inside-link', '0'])).out).toBe('hello');
+    expect((await run(['read', 'notes.txt', '1', '3'])).out).toBe('ell');
   });
 
-  it('never writes through a symlink that leads outside', () => {
-    expect(upload('escape-dir', [['x.txt', 'x']]).json.error.code).toBe('outside');
-    expect(upload('', [['escape-dir/x.txt', 'x']]).json.error.code).toBe('outside');
-    expect(upload('', [['escape-file', 'overwrite']], { replace: true }).json.error.code).toBe('symlink');
-    expect(run(['mkdir', 'escape-dir/new']).json.error.code).toBe('outside');
-    expect(run(['move', 'notes.txt', 'escape-dir/notes.txt']).json.error.code).toBe('outside');
+  it('never writes through a symlink that leads outside', async () => {
+    expect((await upload('escape-dir', [['x.txt', 'x']])).json.error.code).toBe('outside');
+    expect((await upload('', [['escape-dir/x.txt', 'x']])).json.error.code).toBe('outside');
+    expect((await upload('', [['escape-file', 'overwrite']], { replace: true })).json.error.code).toBe('symlink');
+    expect((await run(['mkdir', 'escape-dir/new'])).json.error.code).toBe('outside');
+    expect((await run(['move', 'notes.txt', 'escape-dir/notes.txt'])).json.error.code).toBe('outside');
     expect(fs.readFileSync(secret, 'utf8')).toBe('runtime token');
     expect(fs.readdirSync(home).sort()).toEqual(['.crewclaw-tmp', 'openclaw.json', 'workspace']);
   });
 
-  it('lands an upload whole, with its folders, or not at all', () => {
-    expect(upload('docs', [['a.txt', 'A'], ['deep/er/b.txt', 'B']]).json).toEqual({ files: [{ path: 'docs/a.txt', size: 1 }, { path: 'docs/deep/er/b.txt', size: 1 }] });
+  it('lands an upload whole, with its folders, or not at all', async () => {
+    expect((await upload('docs', [['a.txt', 'A'], ['deep/er/b.txt', 'B']])).json).toEqual({ files: [{ path: 'docs/a.txt', size: 1 }, { path: 'docs/deep/er/b.txt', size: 1 }] });
     expect(fs.readFileSync(path.join(root, 'docs/deep/er/b.txt'), 'utf8')).toBe('B');
     const before = visible();
     // Cut off before the commit: nothing new, nothing staged left behind.
-    expect(upload('', [['c.txt', 'C']], { commit: false }).json.error.code).toBe('incomplete');
+    expect((await upload('', [['c.txt', 'C']], { commit: false })).json.error.code).toBe('incomplete');
     // One conflict refuses the whole request.
-    const conflict = upload('', [['fresh.txt', 'F'], ['notes.txt', 'N']]).json.error;
+    const conflict = (await upload('', [['fresh.txt', 'F'], ['notes.txt', 'N']])).json.error;
     expect(conflict).toMatchObject({ code: 'exists', paths: ['notes.txt'] });
     expect(visible()).toEqual(before);
     expect(fs.readdirSync(tmp)).toEqual([]);
     // Replacing is asked for explicitly; a folder is never replaced by a file.
-    expect(upload('', [['notes.txt', 'new']], { replace: true }).status).toBe(0);
+    expect((await upload('', [['notes.txt', 'new']], { replace: true })).status).toBe(0);
     expect(fs.readFileSync(path.join(root, 'notes.txt'), 'utf8')).toBe('new');
-    expect(upload('', [['docs', 'x']], { replace: true }).json.error.code).toBe('is_a_folder');
-    expect(upload('notes.txt', [['x', 'x']]).json.error.code).toBe('not_a_folder');
-    expect(upload('', [['../x', 'x']]).json.error.code).toBe('invalid');
+    expect((await upload('', [['docs', 'x']], { replace: true })).json.error.code).toBe('is_a_folder');
+    expect((await upload('notes.txt', [['x', 'x']])).json.error.code).toBe('not_a_folder');
+    expect((await upload('', [['../x', 'x']])).json.error.code).toBe('invalid');
   });
 
-  it('takes one file as a plain body, and drops it when fewer bytes came than announced', () => {
-    expect(run(['receive', 'docs/raw.bin', '5', 'keep'], Buffer.from('12345')).json).toEqual({ files: [{ path: 'docs/raw.bin', size: 5 }] });
+  it('takes one file as a plain body, and drops it when fewer bytes came than announced', async () => {
+    expect((await run(['receive', 'docs/raw.bin', '5', 'keep'], Buffer.from('12345'))).json).toEqual({ files: [{ path: 'docs/raw.bin', size: 5 }] });
     expect(fs.readFileSync(path.join(root, 'docs/raw.bin'), 'utf8')).toBe('12345');
-    expect(run(['receive', 'docs/short.bin', '10', 'keep'], Buffer.from('123')).json.error.code).toBe('incomplete');
+    expect((await run(['receive', 'docs/short.bin', '10', 'keep'], Buffer.from('123'))).json.error.code).toBe('incomplete');
     expect(fs.existsSync(path.join(root, 'docs/short.bin'))).toBe(false);
-    expect(run(['receive', 'docs/raw.bin', '1', 'keep'], Buffer.from('x')).json.error.code).toBe('exists');
-    expect(run(['receive', 'escape-dir/raw.bin', '1', 'keep'], Buffer.from('x')).json.error.code).toBe('outside');
+    expect((await run(['receive', 'docs/raw.bin', '1', 'keep'], Buffer.from('x'))).json.error.code).toBe('exists');
+    expect((await run(['receive', 'escape-dir/raw.bin', '1', 'keep'], Buffer.from('x'))).json.error.code).toBe('outside');
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
 
-  it('saves an edit only over the version the editor loaded', () => {
-    const { etag } = run(['stat', 'notes.txt']).json;
+  it('saves an edit only over the version the editor loaded', async () => {
+    const { etag } = (await run(['stat', 'notes.txt'])).json;
     const body = (text: string) => Buffer.concat([...dataFrames(Buffer.from(text)), COMMIT_FRAME]);
-    expect(run(['save', 'notes.txt', etag], body('first edit')).json.etag).not.toBe(etag);
-    expect(run(['save', 'notes.txt', etag], body('stale edit')).json.error.code).toBe('changed');
+    expect((await run(['save', 'notes.txt', etag], body('first edit'))).json.etag).not.toBe(etag);
+    expect((await run(['save', 'notes.txt', etag], body('stale edit'))).json.error.code).toBe('changed');
     expect(fs.readFileSync(path.join(root, 'notes.txt'), 'utf8')).toBe('first edit');
   });
 
-  it('moves, copies and deletes inside the workspace, refusing clashes unless asked', () => {
-    expect(run(['copy', 'notes.txt', 'docs/copy.txt']).status).toBe(0);
-    expect(run(['copy', 'notes.txt', 'docs/copy.txt']).json.error.code).toBe('exists');
-    expect(run(['move', 'docs', 'docs/inner']).json.error.code).toBe('invalid');
-    expect(run(['move', 'docs', 'papers']).status).toBe(0);
+  it('moves, copies and deletes inside the workspace, refusing clashes unless asked', async () => {
+    expect((await run(['copy', 'notes.txt', 'docs/copy.txt'])).status).toBe(0);
+    expect((await run(['copy', 'notes.txt', 'docs/copy.txt'])).json.error.code).toBe('exists');
+    expect((await run(['move', 'docs', 'docs/inner'])).json.error.code).toBe('invalid');
+    expect((await run(['move', 'docs', 'papers'])).status).toBe(0);
     expect(fs.readFileSync(path.join(root, 'papers/copy.txt'), 'utf8')).toBe('hello');
     // Deleting a symlink deletes the link, never its target.
-    expect(run(['delete', 'escape-dir']).status).toBe(0);
+    expect((await run(['delete', 'escape-dir'])).status).toBe(0);
     expect(fs.existsSync(secret)).toBe(true);
-    expect(run(['delete', 'papers']).status).toBe(0);
-    expect(run(['delete', 'papers']).json.error.code).toBe('not_found');
-    expect(run(['delete', '']).json.error.code).toBe('invalid');
-    expect(run(['mkdir', 'a/b/c']).json).toMatchObject({ type: 'folder' });
-    expect(run(['mkdir', 'a/b/c']).json.error.code).toBe('exists');
+    expect((await run(['delete', 'papers'])).status).toBe(0);
+    expect((await run(['delete', 'papers'])).json.error.code).toBe('not_found');
+    expect((await run(['delete', ''])).json.error.code).toBe('invalid');
+    expect((await run(['mkdir', 'a/b/c'])).json).toMatchObject({ type: 'folder' });
+    expect((await run(['mkdir', 'a/b/c'])).json.error.code).toBe('exists');
+  });
+
+  it('packs a file or folder as a tar named by its last segment, symlinks kept as links', async () => {
+    const docs = await run(['pack', '']);
+    expect(docs.json).toEqual({ sent: true });
+    const listing = spawnSync('tar', ['-tvf', '-'], { input: docs.bytes }).stdout.toString('utf8');
+    expect(listing).toMatch(/ workspace\/notes\.txt\n/);
+    expect(listing).toMatch(/ workspace\/escape-file -> /);
+    expect(listing).not.toContain('runtime token');
+    const single = await run(['pack', 'notes.txt']);
+    expect(spawnSync('tar', ['-xOf', '-', 'notes.txt'], { input: single.bytes }).stdout.toString('utf8')).toBe('hello');
+    expect((await run(['pack', 'escape-dir'])).json.error.code).toBe('outside');
+    expect((await run(['pack', 'missing'])).json.error.code).toBe('not_found');
+  });
+
+  it('hands its data channel only to whoever presents the token from its stdin', async () => {
+    const child = spawn(process.execPath, [TOOL, root, tmp, 'read', 'notes.txt', '0']);
+    const token = channelToken();
+    child.stdin.end(`${token.toString('hex')}\n`);
+    const [announcement] = (await once(child.stdout, 'data')) as [Buffer];
+    const { channel: port } = JSON.parse(announcement.toString('utf8')) as { channel: number };
+    const readAll = async (socket: Socket) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of socket) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    expect(await readAll(await connectChannel('127.0.0.1', port, channelToken()))).toBe('');
+    expect(await readAll(await connectChannel('127.0.0.1', port, token))).toBe('hello');
+    await once(child, 'close');
+    expect(child.exitCode).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Turns Docker archive streams (tar) into one zip, entry by entry, in constant memory: each tar
+ * Turns tar streams (from the workspace tool's `pack`) into one zip, entry by entry, in constant memory: each tar
  * entry is handed to archiver as a stream and the next is read only once it has been written.
  * Entries that do not compress (media, archives, random data) are stored rather than deflated,
  * judged by deflating their first 64 KiB, so big downloads are not held up by a futile deflate.
@@ -8,6 +8,9 @@ import { PassThrough, type Readable } from 'node:stream';
 import { deflateRawSync } from 'node:zlib';
 import archiver from 'archiver';
 import tar from 'tar-stream';
+import { useNativeCrc32 } from './native-crc32';
+
+useNativeCrc32();
 
 const SAMPLE_BYTES = 64 * 1024;
 /** Deflate must save at least this share of the sample to be worth its time. */
@@ -48,6 +51,9 @@ function compresses(sample: Buffer): boolean {
 /** One zip of every tar source, in order; `tars` opens each source only when its turn comes. */
 export function zipFromTars(tars: (() => Promise<Readable>)[]): Readable {
   const zip = archiver('zip', { zlib: { level: 6 } });
+  // A download given up halfway must stop the tar too, or its sender would wait on it forever.
+  let current: Readable | null = null;
+  zip.once('close', () => current?.destroy());
   const addTar = (source: Readable) =>
     new Promise<void>((resolve, reject) => {
       const extract = tar.extract();
@@ -80,7 +86,11 @@ export function zipFromTars(tars: (() => Promise<Readable>)[]): Readable {
       source.pipe(extract);
     });
   void (async () => {
-    for (const open of tars) await addTar(await open());
+    for (const open of tars) {
+      if (zip.destroyed) return;
+      current = await open();
+      await addTar(current);
+    }
     await zip.finalize();
   })().catch((error: unknown) => zip.destroy(error instanceof Error ? error : new Error(String(error))));
   return zip;

@@ -139,9 +139,4 @@ export class MemoryDriver implements RuntimeDriver {
     // Files are tested against real containers (server/test/docker) and the tool on its own (files/).
     return Promise.reject(new Error('the in-memory driver runs no processes'));
   }
-
-  archive(): Promise<Readable> {
-    this.check();
-    return Promise.reject(new Error('the in-memory driver holds no files'));
-  }
 }

@@ -140,9 +140,4 @@ export interface RuntimeDriver {
   usage(username: string): Promise<RuntimeUsage | null>;
   /** Runs a command in the running container; a container that is not running is an error (409). */
   exec(username: string, command: string[], options: ExecOptions): Promise<ExecProcess>;
-  /**
-   * A tar stream of `containerPath` (a file or a whole folder) through Docker's archive API,
-   * which works whether the container runs or not. Symlinks inside come as links, not followed.
-   */
-  archive(username: string, containerPath: string): Promise<Readable>;
 }

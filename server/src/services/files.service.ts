@@ -1,7 +1,8 @@
 /**
  * A user's workspace, from the browser's point of view: list, read, zip, upload, edit, move, copy,
- * delete. Everything acts inside the runtime container through the driver (exec of the workspace
- * tool as uid 1000, Docker's archive API for zips); user volumes are never mounted here.
+ * delete. Everything acts inside the runtime container through the driver: an exec of the workspace
+ * tool as uid 1000, whose bulk bytes travel over its data channel (files/data-channel.ts). User
+ * volumes are never mounted here.
  *
  * A stopped runtime is started first: listing, moving and writing need a process in the container,
  * and one rule for every call is easier to rely on than a list of exceptions. Only the container
@@ -15,7 +16,6 @@ import { WorkspaceToolRunner, writeTo } from '../files/workspace-tool-runner';
 import { parseWorkspacePath, type WorkspacePath } from '../files/workspace-path';
 import { zipFromTars } from '../files/zip-stream';
 import type { RuntimeDriver } from '../runtimes/runtime-driver';
-import { WORKSPACE_DIR } from '../runtimes/runtime-names';
 import type { AuditService } from './audit.service';
 import type { RequestContext } from './request-context';
 import type { RuntimeOwner, RuntimeService } from './runtime.service';
@@ -60,7 +60,7 @@ const byFolderThenName = (a: FileEntry, b: FileEntry) => {
   return folderFirst || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 };
 
-const write = (stdin: Writable, chunk: Buffer) => writeTo(stdin, chunk);
+const write = (channel: Writable, chunk: Buffer) => writeTo(channel, chunk);
 
 export class FilesService {
   private readonly tool: WorkspaceToolRunner;
@@ -106,11 +106,8 @@ export class FilesService {
     const stat = await this.tool.run<FileStat>(owner.username, 'stat', [path.relative]);
     if (stat.type === 'folder') throw new AppError(400, 'is_a_folder', `"${path.relative}" is a folder; download it as a zip instead.`);
     const range = pickRange(stat);
-    const process = await this.tool.read(owner.username, stat.realPath, range?.start ?? 0, range ? range.end : null);
-    const done = process.exit.then(({ code, stderr }) => {
-      if (code !== 0) throw new AppError(500, 'files_failed', 'Reading the file inside your runtime failed.', { detail: stderr });
-    });
-    return { stat, range, body: process.stdout, done, abort: () => process.abort() };
+    const output = await this.tool.openOutput(owner.username, 'read', [stat.realPath, String(range?.start ?? 0), range ? String(range.end) : '']);
+    return { stat, range, ...output };
   }
 
   /** A zip of the chosen files and folders, streamed as it is made. */
@@ -122,7 +119,7 @@ export class FilesService {
     const stats = await Promise.all(paths.map((path) => this.tool.run<FileStat>(owner.username, 'stat', [path.relative])));
     const single = stats.length === 1 ? stats[0]! : null;
     const name = single ? `${single.realPath === '' ? 'workspace' : single.name}.zip` : 'files.zip';
-    const body = zipFromTars(stats.map((stat) => () => this.driver.archive(owner.username, stat.realPath ? `${WORKSPACE_DIR}/${stat.realPath}` : WORKSPACE_DIR)));
+    const body = zipFromTars(stats.map((stat) => async () => (await this.tool.openOutput(owner.username, 'pack', [stat.realPath])).body));
     return { name, body };
   }
 
@@ -133,19 +130,19 @@ export class FilesService {
   async startUpload(context: RequestContext, owner: RuntimeOwner, rawDir: unknown, replace: boolean): Promise<UploadSession> {
     const dir = parseWorkspacePath(rawDir);
     await this.ready(context, owner, 'upload', { path: dir.relative });
-    let stdinReady!: (stdin: Writable) => void;
+    let channelReady!: (channel: Writable) => void;
     let finished!: () => void;
-    const stdinPromise = new Promise<Writable>((resolve) => (stdinReady = resolve));
+    const channelPromise = new Promise<Writable>((resolve) => (channelReady = resolve));
     const allSent = new Promise<void>((resolve) => (finished = resolve));
-    const result = this.tool.run<{ files: UploadedFile[] }>(owner.username, 'upload', [dir.relative, replace ? 'replace' : 'keep'], async (stdin) => {
-      stdinReady(stdin);
+    const result = this.tool.runWithInput<{ files: UploadedFile[] }>(owner.username, 'upload', [dir.relative, replace ? 'replace' : 'keep'], async (channel) => {
+      channelReady(channel);
       await allSent;
     });
     // The tool may fail before anything is sent (a bad folder): surface that on the next call.
     let early: Error | null = null;
     result.catch((error: unknown) => (early = error instanceof Error ? error : new Error(String(error))));
-    const stdin = await Promise.race([stdinPromise, result.then(() => null)]);
-    if (!stdin) throw early ?? new AppError(500, 'files_failed', 'The upload could not begin.');
+    const channel = await Promise.race([channelPromise, result.then(() => null, () => null)]);
+    if (!channel) throw early ?? new AppError(500, 'files_failed', 'The upload could not begin.');
     let aborted = false;
     // A tool that gave up (it exits at once on a bad folder) stops reading: never wait on it forever.
     const toolEnded = result.then(
@@ -155,9 +152,9 @@ export class FilesService {
     toolEnded.catch(() => undefined);
     const send = async (chunk: Buffer) => {
       if (early) throw early;
-      await writeTo(stdin, chunk, toolEnded);
+      await writeTo(channel, chunk, toolEnded);
     };
-    // Files go through the one stdin strictly one after another: multer may hand over the next
+    // Files go through the one channel strictly one after another: multer may hand over the next
     // part before the previous one's end frame is written.
     let queue: Promise<unknown> = Promise.resolve();
     const addFile = async (relativePath: string, content: Readable): Promise<number> => {
@@ -181,7 +178,7 @@ export class FilesService {
       },
       commit: async () => {
         await send(COMMIT_FRAME);
-        stdin.end();
+        channel.end();
         finished();
         try {
           const { files } = await result;
@@ -197,7 +194,7 @@ export class FilesService {
         aborted = true;
         this.audit.record(context, 'files.upload', owner.username, 'failure', { path: dir.relative, reason });
         // Ending the input without the commit frame makes the tool drop everything it staged.
-        stdin.end();
+        channel.end();
         finished();
         result.catch(() => undefined);
       },
@@ -215,9 +212,9 @@ export class FilesService {
     const target = [...dir.segments, ...name.segments].join('/');
     await this.ready(context, owner, 'upload', { path: target });
     try {
-      const { files } = await this.tool.run<{ files: UploadedFile[] }>(owner.username, 'receive', [target, String(size), replace ? 'replace' : 'keep'], async (stdin) => {
-        // The tool's answer is what counts: it may refuse before reading (a clash), which breaks this pipe.
-        await pipeline(content, stdin).catch(() => undefined);
+      const { files } = await this.tool.runWithInput<{ files: UploadedFile[] }>(owner.username, 'receive', [target, String(size), replace ? 'replace' : 'keep'], async (channel) => {
+        // The tool's answer is what counts: a body cut short arrives short, and the tool drops it.
+        await pipeline(content, channel).catch(() => undefined);
       });
       this.audit.record(context, 'files.upload', owner.username, 'success', { path: dir.relative, files: 1, bytes: size });
       return files;
@@ -241,10 +238,10 @@ export class FilesService {
       });
       result = await this.tool.run<FileStat>(owner.username, 'stat', [uploaded!.path]);
     } else {
-      result = await this.tool.run<FileStat>(owner.username, 'save', [path.relative, precondition.ifMatch!], async (stdin) => {
-        for await (const chunk of content) for (const frame of dataFrames(chunk as Buffer)) await write(stdin, frame);
-        await write(stdin, COMMIT_FRAME);
-        stdin.end();
+      result = await this.tool.runWithInput<FileStat>(owner.username, 'save', [path.relative, precondition.ifMatch!], async (channel) => {
+        for await (const chunk of content) for (const frame of dataFrames(chunk as Buffer)) await write(channel, frame);
+        await write(channel, COMMIT_FRAME);
+        channel.end();
       });
     }
     this.audit.record(context, 'files.save', owner.username, 'success', { path: path.relative });
@@ -254,12 +251,12 @@ export class FilesService {
   private async uploadOne(owner: RuntimeOwner, path: WorkspacePath, content: Readable): Promise<UploadedFile[]> {
     const dir = path.segments.slice(0, -1).join('/');
     const name = path.segments.at(-1)!;
-    const { files } = await this.tool.run<{ files: UploadedFile[] }>(owner.username, 'upload', [dir, 'keep'], async (stdin) => {
-      await write(stdin, beginFileFrame(name));
-      for await (const chunk of content) for (const frame of dataFrames(chunk as Buffer)) await write(stdin, frame);
-      await write(stdin, END_FILE_FRAME);
-      await write(stdin, COMMIT_FRAME);
-      stdin.end();
+    const { files } = await this.tool.runWithInput<{ files: UploadedFile[] }>(owner.username, 'upload', [dir, 'keep'], async (channel) => {
+      await write(channel, beginFileFrame(name));
+      for await (const chunk of content) for (const frame of dataFrames(chunk as Buffer)) await write(channel, frame);
+      await write(channel, END_FILE_FRAME);
+      await write(channel, COMMIT_FRAME);
+      channel.end();
     });
     return files;
   }

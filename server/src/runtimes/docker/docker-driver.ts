@@ -374,9 +374,4 @@ export class DockerDriver implements RuntimeDriver {
       },
     };
   }
-
-  async archive(username: string, containerPath: string): Promise<Readable> {
-    // dockerode types it as a web-style ReadableStream; at run time it is Node's http response.
-    return (await call(() => this.docker.getContainer(this.names(username).container).getArchive({ path: containerPath }))) as unknown as Readable;
-  }
 }
