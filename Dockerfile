@@ -88,7 +88,9 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/api/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-# A small young generation: streaming a gigabyte through 64 KiB buffers otherwise lets the heap grow by
-# ~70 MiB before V8 collects; with 2 MiB semi-spaces a transfer stays within ~45 MiB of idle, at no
-# measurable cost to request latency (docs/benchmarks.md).
-CMD ["node", "--enable-source-maps", "--max-semi-space-size=2", "dist/server/main.js"]
+# Streaming a gigabyte means 16,000 64 KiB buffers. A small young generation (2 MiB semi-spaces) keeps a
+# transfer within ~45 MiB of idle memory instead of ~70. A 64 MiB starting old generation stops V8 from
+# answering each burst of buffers with a full mark-compact of the ~25 MiB heap: ~90 of them per 3 GiB
+# uploaded before, 2 after, which took the control plane's CPU per uploaded GiB from ~1.5 s to ~0.7 s.
+# Keep bench/lib.mjs (CONTROL_PLANE_AS_SHIPPED) in step. Measurements: docs/benchmarks.md.
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=2", "--initial-old-space-size=64", "dist/server/main.js"]

@@ -4,13 +4,12 @@
 //             multipart)                                          vs  docker cp FILE container:PATH
 //   download: a 1 GiB folder of incompressible files as a zip      vs  docker cp container:PATH - (tar)
 // Targets: throughput ratio (ours / docker cp) >= 0.8 for each; the control plane's peak memory
-// during each stays within 64 MB of its idle memory.
+// during each stays within 64 MB of its idle memory. The API's client is curl (see `curl` below).
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { ROOT, cookieOf, docker, freePort, machine, median, request, rssMiB, sleep, startNode, tempDir, waitFor } from './lib.mjs';
+import { CONTROL_PLANE_AS_SHIPPED, ROOT, cookieOf, docker, freePort, machine, median, request, rssMiB, sleep, startNode, tempDir, waitFor } from './lib.mjs';
 
 const PREFIX = 'ccfbench';
 const SIZE = 1024 ** 3;
@@ -55,60 +54,48 @@ async function writeRandomFile(file, bytes) {
   await new Promise((resolve, reject) => out.end((error) => (error ? reject(error) : resolve())));
 }
 
-/** Streams one file as multipart/form-data, never holding it in memory. */
-function uploadThroughApi(base, session, file, name) {
-  const boundary = `----ccbench${crypto.randomBytes(8).toString('hex')}`;
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const length = head.length + fs.statSync(file).size + tail.length;
+/**
+ * The API's client is curl, as `docker cp`'s is the Docker CLI: both native, both on this machine, so
+ * each side pays for its own client. (A Node client costs ~1.3 s of CPU per GiB, which on two cores
+ * would mostly measure the client.) curl streams files for -T and -F; it never loads them whole.
+ */
+function curl(args, { output = '-' } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base}/api/files/upload?path=&replace=true`, {
-      method: 'POST',
-      headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken, origin: ORIGIN, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': length },
+    const child = spawn('curl', ['--silent', '--show-error', '--output', output, '--write-out', '\n%{http_code} %{size_download}', '-H', 'Expect:', ...args]);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk) => (out = (out + chunk).slice(-4096)));
+    child.stderr.on('data', (chunk) => (err += chunk));
+    child.on('error', (error) => reject(new Error(`curl is needed for this benchmark: ${error.message}`)));
+    child.on('exit', (code) => {
+      const [status, size] = out.slice(out.lastIndexOf('\n') + 1).split(' ').map(Number);
+      if (code !== 0) return reject(new Error(`curl exited ${code}: ${err}`));
+      resolve({ status, size, body: out.slice(0, out.lastIndexOf('\n')) });
     });
-    req.on('response', (res) => {
-      let body = '';
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => (res.statusCode === 201 ? resolve(JSON.parse(body)) : reject(new Error(`upload answered ${res.statusCode}: ${body}`))));
-    });
-    req.on('error', reject);
-    req.write(head);
-    const source = fs.createReadStream(file);
-    source.on('end', () => req.end(tail));
-    source.pipe(req, { end: false });
   });
 }
 
-/** Streams one file as the plain request body (the API's single-file path, as the web UI sends one file). */
-function uploadRawThroughApi(base, session, file, name) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${base}/api/files/upload?path=&replace=true&name=${encodeURIComponent(name)}`, {
-      method: 'POST',
-      headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken, origin: ORIGIN, 'content-type': 'application/octet-stream', 'content-length': fs.statSync(file).size },
-    });
-    req.on('response', (res) => {
-      let body = '';
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => (res.statusCode === 201 ? resolve(JSON.parse(body)) : reject(new Error(`upload answered ${res.statusCode}: ${body}`))));
-    });
-    req.on('error', reject);
-    fs.createReadStream(file).pipe(req);
-  });
+const sessionHeaders = (session) => ['-H', `cookie: ${session.cookie}`, '-H', `x-csrf-token: ${session.csrfToken}`, '-H', `origin: ${ORIGIN}`];
+
+async function expectCreated(response) {
+  if (response.status !== 201) throw new Error(`upload answered ${response.status}: ${response.body}`);
 }
 
-/** Downloads a zip and throws the bytes away, as `docker cp ... -` to /dev/null does. */
-function downloadZipThroughApi(base, session, folder) {
-  return new Promise((resolve, reject) => {
-    http
-      .get(`${base}/api/files/archive?path=${encodeURIComponent(folder)}`, { headers: { cookie: session.cookie } }, (res) => {
-        if (res.statusCode !== 200) return reject(new Error(`archive answered ${res.statusCode}`));
-        let bytes = 0;
-        res.on('data', (chunk) => (bytes += chunk.length));
-        res.on('end', () => resolve(bytes));
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
+/** One file in a multipart form: the path folder and multi-file uploads take. */
+async function uploadThroughApi(base, session, file, name) {
+  await expectCreated(await curl([...sessionHeaders(session), '-F', `files=@${file};filename=${name};type=application/octet-stream`, `${base}/api/files/upload?path=&replace=true`]));
+}
+
+/** One file as the plain request body: the API's single-file path, as the web UI sends one file. */
+async function uploadRawThroughApi(base, session, file, name) {
+  await expectCreated(await curl([...sessionHeaders(session), '-X', 'POST', '-T', file, '-H', 'content-type: application/octet-stream', `${base}/api/files/upload?path=&replace=true&name=${encodeURIComponent(name)}`]));
+}
+
+/** Downloads a zip and throws the bytes away, as `docker cp ... -` to /dev/null does; returns its size. */
+async function downloadZipThroughApi(base, session, folder) {
+  const response = await curl(['-H', `cookie: ${session.cookie}`, `${base}/api/files/archive?path=${encodeURIComponent(folder)}`], { output: '/dev/null' });
+  if (response.status !== 200) throw new Error(`archive answered ${response.status}`);
+  return response.size;
 }
 
 async function cleanup() {
@@ -129,12 +116,8 @@ export async function run() {
   const dataDir = tempDir();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = startNode(['dist/server/main.js'], {
-    // As the control plane's image runs it (Dockerfile).
-    MALLOC_MMAP_THRESHOLD_: '131072',
-    NODE_OPTIONS: '--max-semi-space-size=2',
-    // BENCH_CONTROL_PLANE_ENV (JSON) adds environment variables to the control plane, to try a setting.
-    ...JSON.parse(process.env.BENCH_CONTROL_PLANE_ENV ?? '{}'),
+  const server = startNode([...CONTROL_PLANE_AS_SHIPPED.nodeArgs, 'dist/server/main.js'], {
+    ...CONTROL_PLANE_AS_SHIPPED.env,
     DATA_DIR: dataDir,
     PORT: String(port),
     HOST: '127.0.0.1',

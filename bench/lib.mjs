@@ -36,6 +36,15 @@ export async function waitFor(url, timeoutMs = 30_000) {
   throw new Error(`${url} did not answer within ${timeoutMs} ms`);
 }
 
+/**
+ * How the control plane's image runs it (Dockerfile: ENV and CMD), so benchmarks measure what ships.
+ * Keep in step with the Dockerfile. BENCH_CONTROL_PLANE_ENV (JSON) adds or overrides variables.
+ */
+export const CONTROL_PLANE_AS_SHIPPED = {
+  nodeArgs: ['--max-semi-space-size=2', '--initial-old-space-size=64'],
+  env: { MALLOC_MMAP_THRESHOLD_: '131072', ...JSON.parse(process.env.BENCH_CONTROL_PLANE_ENV ?? '{}') },
+};
+
 export function startNode(args, env = {}) {
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -16,6 +16,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  CONTROL_PLANE_AS_SHIPPED,
   ROOT,
   cookieOf,
   docker,
@@ -37,8 +38,7 @@ import {
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
 const FLEET = Number(process.env.BENCH_FLEET ?? 10);
 const SETTLE_S = Number(process.env.BENCH_SETTLE_S ?? 45);
-// The control plane's image sets this (Dockerfile): measure the control plane as it ships.
-const EXTRA_ENV = { MALLOC_MMAP_THRESHOLD_: '131072', NODE_OPTIONS: '--max-semi-space-size=2', ...JSON.parse(process.env.BENCH_CONTROL_PLANE_ENV ?? '{}') };
+const EXTRA_ENV = CONTROL_PLANE_AS_SHIPPED.env;
 
 const IMAGE = 'crewclaw/runtime:dev';
 const PREFIX = 'ccbench';
@@ -154,7 +154,7 @@ export async function run() {
   let server;
   try {
     await removeBenchResources();
-    server = startNode(['dist/server/main.js'], {
+    server = startNode([...CONTROL_PLANE_AS_SHIPPED.nodeArgs, 'dist/server/main.js'], {
       DATA_DIR: dataDir,
       PORT: String(port),
       HOST: '127.0.0.1',

@@ -25,6 +25,8 @@ const path = require('node:path');
 const { randomBytes, timingSafeEqual } = require('node:crypto');
 
 const TOKEN_BYTES = 32;
+/** Buffers of 1 MiB, not Node's 16 KiB: streams then flow instead of pausing at every 64 KiB chunk. */
+const BUFFER_BYTES = 1024 * 1024;
 /** A control plane that announced a transfer connects within milliseconds; this is for one that died. */
 const CHANNEL_WAIT_MS = 30_000;
 
@@ -65,7 +67,7 @@ async function openChannel() {
   const token = Buffer.from((await readAllStdin()).toString('utf8').trim(), 'hex');
   if (token.length !== TOKEN_BYTES) throw new ToolError('invalid', 'No data channel token was given.');
   // Half-open: a sender that has said all it had to say may still be waiting for bytes to come back.
-  const server = net.createServer({ allowHalfOpen: true });
+  const server = net.createServer({ allowHalfOpen: true, highWaterMark: BUFFER_BYTES });
   await new Promise((resolve, reject) => server.once('error', reject).listen(0, resolve));
   process.stdout.write(`${JSON.stringify({ channel: server.address().port })}\n`);
   try {
@@ -226,7 +228,7 @@ async function read(rel, start, end) {
   const real = resolveExisting(rel);
   const info = fs.statSync(real);
   if (info.isDirectory()) throw new ToolError('is_a_folder', `"${rel}" is a folder, not a file.`);
-  const options = { start: Number(start), highWaterMark: 256 * 1024 };
+  const options = { start: Number(start), highWaterMark: BUFFER_BYTES };
   if (end !== undefined && end !== '') options.end = Number(end);
   const source = fs.createReadStream(real, options);
   await new Promise((resolve, reject) => source.once('open', resolve).once('error', reject));
@@ -356,6 +358,16 @@ function staged() {
   return path.join(tmpDir, `upload-${process.pid}-${randomBytes(8).toString('hex')}`);
 }
 
+/** What is at `rel` now: 'file', 'folder' or null, also when its folder does not exist yet. */
+function existingAt(rel) {
+  try {
+    return resolveTarget(rel).existing;
+  } catch (error) {
+    if (error.code === 'not_found') return null; // its folder is new: nothing there to clash with
+    throw error;
+  }
+}
+
 /** Many files into folder `dir` (paths below it may name subfolders), all or nothing. */
 async function upload(dir, replace) {
   const files = [];
@@ -386,15 +398,7 @@ async function upload(dir, replace) {
     if (!committed) throw new ToolError('incomplete', 'The upload ended before all of it arrived; nothing was saved.');
     if (files.length === 0) throw new ToolError('invalid', 'The upload holds no files.');
     // Check everything before renaming anything, so a conflict leaves the workspace as it was.
-    const existingOf = (rel) => {
-      try {
-        return resolveTarget(rel).existing;
-      } catch (error) {
-        if (error.code === 'not_found') return null; // its folder is new: nothing there to clash with
-        throw error;
-      }
-    };
-    const checked = files.map((file) => ({ file, existing: existingOf(file.rel) }));
+    const checked = files.map((file) => ({ file, existing: existingAt(file.rel) }));
     const conflicts = checked.filter((entry) => entry.existing === 'folder' || (entry.existing && !replace));
     if (conflicts.length) {
       const first = conflicts[0];
@@ -428,15 +432,18 @@ async function upload(dir, replace) {
  */
 async function receive(rel, expectedSize, replace) {
   const size = Number(expectedSize);
-  const { target, existing } = resolveTarget(rel);
-  if (existing === 'folder') throw new ToolError('is_a_folder', `"${rel}" is a folder; a file cannot replace it.`);
-  if (existing && !replace) throw Object.assign(new ToolError('exists', `"${rel}" already exists.`), { paths: [rel] });
+  // Refused before a byte is sent; folders on the way are made only once the file is whole.
+  const clash = (existing) => {
+    if (existing === 'folder') throw Object.assign(new ToolError('is_a_folder', `"${rel}" is a folder; a file cannot replace it.`), { paths: [rel] });
+    if (existing && !replace) throw Object.assign(new ToolError('exists', `"${rel}" already exists.`), { paths: [rel] });
+  };
+  clash(existingAt(rel));
   const temp = staged();
   let received = 0;
   try {
     const channel = await openChannel();
     await new Promise((resolve, reject) => {
-      const out = fs.createWriteStream(temp, { flags: 'wx', mode: 0o644 });
+      const out = fs.createWriteStream(temp, { flags: 'wx', mode: 0o644, highWaterMark: BUFFER_BYTES });
       channel.on('data', (chunk) => (received += chunk.length));
       channel.pipe(out);
       out.on('finish', resolve);
@@ -444,6 +451,8 @@ async function receive(rel, expectedSize, replace) {
       channel.on('error', reject);
     });
     if (received !== size) throw new ToolError('incomplete', `The upload ended after ${received} of ${size} bytes; nothing was saved.`);
+    const { target, existing } = resolveTarget(rel, { makeParents: true });
+    clash(existing);
     if (replace) fs.renameSync(temp, target);
     else {
       fs.linkSync(temp, target);

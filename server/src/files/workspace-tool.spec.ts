@@ -134,6 +134,11 @@ describe('the workspace tool', () => {
     expect(fs.existsSync(path.join(root, 'docs/short.bin'))).toBe(false);
     expect((await run(['receive', 'docs/raw.bin', '1', 'keep'], Buffer.from('x'))).json.error.code).toBe('exists');
     expect((await run(['receive', 'escape-dir/raw.bin', '1', 'keep'], Buffer.from('x'))).json.error.code).toBe('outside');
+    // Folders on the way are made, but only for a file that arrived whole.
+    expect((await run(['receive', 'new/deeper/short.bin', '10', 'keep'], Buffer.from('123'))).json.error.code).toBe('incomplete');
+    expect(fs.existsSync(path.join(root, 'new'))).toBe(false);
+    expect((await run(['receive', 'new/deeper/raw.bin', '3', 'keep'], Buffer.from('123'))).json).toEqual({ files: [{ path: 'new/deeper/raw.bin', size: 3 }] });
+    expect((await run(['receive', 'docs', '1', 'replace'], Buffer.from('x'))).json.error).toMatchObject({ code: 'is_a_folder', paths: ['docs'] });
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
 

@@ -274,15 +274,22 @@ export interface UploadOptions {
 }
 
 /**
- * POST /api/files/upload: multipart/form-data, every file in the field `files`, its name
- * (with folders, for folder uploads) as the part's filename. All or nothing: 409 exists,
- * 413 file_too_large, 400 is_a_folder / invalid_upload / validation_failed.
+ * POST /api/files/upload. One file goes as the plain request body (?name=), which the server
+ * streams on without parsing: the fast path for big files. Several go as multipart/form-data,
+ * every file in the field `files`, its name (with folders, for folder uploads) as the part's
+ * filename. All or nothing either way: 409 exists, 413 file_too_large, 400 is_a_folder /
+ * invalid_upload / validation_failed.
  */
 function uploadFiles(folder: string, items: readonly UploadItem[], options: UploadOptions = {}, csrfRetry = true): Promise<UploadedFile[]> {
   const { replace = false, onProgress, signal } = options;
-  const form = new FormData();
-  for (const { file, name } of items) form.append('files', file, name);
-  const url = `${BASE}/files/upload?path=${encodeURIComponent(folder)}${replace ? '&replace=true' : ''}`;
+  const single = items.length === 1 ? items[0]! : null;
+  let body: Blob | FormData;
+  if (single) body = single.file;
+  else {
+    body = new FormData();
+    for (const { file, name } of items) body.append('files', file, name);
+  }
+  const url = `${BASE}/files/upload?path=${encodeURIComponent(folder)}${single ? `&name=${encodeURIComponent(single.name)}` : ''}${replace ? '&replace=true' : ''}`;
 
   return new Promise<UploadedFile[]>((resolve, reject) => {
     if (signal?.aborted) return reject(new ApiError(0, UPLOAD_CANCELLED, 'The upload was cancelled.'));
@@ -291,6 +298,8 @@ function uploadFiles(folder: string, items: readonly UploadItem[], options: Uplo
     xhr.withCredentials = true;
     xhr.setRequestHeader('Accept', 'application/json');
     if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken);
+    // A file's own type (text/plain, say) must not be mistaken for a form: bytes are bytes.
+    if (single) xhr.setRequestHeader('Content-Type', 'application/octet-stream');
     xhr.upload.addEventListener('progress', (event) => onProgress?.(event.loaded, event.lengthComputable ? event.total : 0));
     xhr.addEventListener('error', () => reject(networkError(null)));
     xhr.addEventListener('abort', () => reject(new ApiError(0, UPLOAD_CANCELLED, 'The upload was cancelled.')));
@@ -311,7 +320,7 @@ function uploadFiles(folder: string, items: readonly UploadItem[], options: Uplo
       );
     });
     signal?.addEventListener('abort', () => xhr.abort(), { once: true });
-    xhr.send(form);
+    xhr.send(body);
   });
 }
 
