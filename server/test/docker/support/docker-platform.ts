@@ -70,7 +70,8 @@ export function removeTestResources(prefix = PREFIX): void {
       .filter(Boolean);
   };
   const containers = ids('ps');
-  if (containers.length) docker('rm', '-f', ...containers);
+  // -v: the control plane image declares VOLUME /data, whose anonymous volume would outlive the container.
+  if (containers.length) docker('rm', '-f', '-v', ...containers);
   for (const network of ids('network')) {
     try {
       docker('network', 'rm', network);
