@@ -189,8 +189,15 @@ export class WorkspaceToolRunner {
     try {
       channel = await connectChannel(container.address.host, port, token);
     } catch (error) {
+      // The tool still waiting means the network, not the runtime, is at fault (a control plane
+      // outside the user's network, a firewall): say so rather than blame the runtime.
+      const exited = await Promise.race([process.exit.then(() => true, () => true), delay(500, false, { ref: false })]);
       process.abort();
-      throw interrupted(error);
+      if (exited) throw interrupted(error);
+      throw new AppError(503, 'runtime_unreachable', "The platform could not reach your runtime over its network, so nothing was changed. Try again; if it keeps happening, ask an admin to restart your runtime.", {
+        detail: error instanceof Error ? error.message : String(error),
+        headers: { 'Retry-After': '5' },
+      });
     }
     return { process, channel, answer: <T>() => this.parse<T>(rest, process) };
   }

@@ -88,6 +88,8 @@ const codeMessages: Record<string, MessageKey> = {
   [UPLOAD_CANCELLED]: 'error.upload_cancelled',
   runtime_starting: 'error.runtime_starting',
   files_failed: 'error.files_failed',
+  runtime_interrupted: 'error.runtime_interrupted',
+  runtime_unreachable: 'error.runtime_unreachable',
   precondition_required: 'error.precondition_required',
   upload_incomplete: 'error.upload_incomplete',
   request_aborted: 'error.upload_incomplete',

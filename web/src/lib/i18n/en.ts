@@ -71,6 +71,8 @@ export const en = {
   'error.upload_cancelled': 'The upload was cancelled; nothing of it was kept.',
   'error.runtime_starting': 'Your runtime is starting. Try again in a few seconds.',
   'error.files_failed': 'The file operation failed inside your runtime. Try again.',
+  'error.runtime_interrupted': 'Your runtime stopped while this was in progress, so nothing was changed. Try again.',
+  'error.runtime_unreachable': 'The platform could not reach your runtime over its network, so nothing was changed. Try again; if it keeps happening, ask an admin to restart your runtime.',
   'error.precondition_required': 'The page did not say which version of the file it edits. Reload it and try again.',
   'error.upload_incomplete': 'The upload was cut off before all of it arrived; nothing was saved.',
   'error.exists': '{detail}',

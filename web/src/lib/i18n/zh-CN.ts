@@ -72,6 +72,8 @@ export const zhCN: Messages = {
   'error.upload_cancelled': '上传已取消，未保留任何内容。',
   'error.runtime_starting': '你的运行环境正在启动，请几秒后再试。',
   'error.files_failed': '运行环境中的文件操作失败，请重试。',
+  'error.runtime_interrupted': '操作进行中你的运行环境停止了，因此没有任何改动。请重试。',
+  'error.runtime_unreachable': '平台无法通过网络连接到你的运行环境，因此没有任何改动。请重试；如果一直出现，请让管理员重启你的运行环境。',
   'error.precondition_required': '页面没有说明要编辑文件的哪个版本。请重新加载后再试。',
   'error.upload_incomplete': '上传在完成前被中断，未保存任何内容。',
   'error.exists': '已存在同名项目。（{detail}）',
