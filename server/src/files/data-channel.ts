@@ -32,6 +32,8 @@ export function connectChannel(host: string, port: number, token: Buffer): Promi
     socket.once('error', reject);
     socket.once('connect', () => {
       socket.setTimeout(0);
+      // A runtime that vanished without a FIN or RST (its host network torn down) is noticed.
+      socket.setKeepAlive(true, 10_000);
       socket.off('error', reject);
       socket.write(token);
       resolve(socket);

@@ -99,4 +99,17 @@ describe('the workspace tool runner', () => {
     await expect(reading).rejects.toMatchObject({ status: 503, code: 'runtime_interrupted' });
     expect(received).toBeLessThan(32 * 1024 * 1024);
   });
+
+  it('stops the tool when the reader gives up, so nothing waits forever', async () => {
+    fs.mkdirSync(path.join(home, 'workspace/big'));
+    fs.writeFileSync(path.join(home, 'workspace/big/a.bin'), Buffer.alloc(48 * 1024 * 1024, 2));
+    const started: ExecProcess[] = [];
+    const runner = new WorkspaceToolRunner(localDriver(home, { host: '127.0.0.1' }, started));
+    const { body, done } = await runner.openOutput('ann', 'pack', ['big']);
+    done.catch(() => undefined);
+    await new Promise((resolve) => body.once('data', resolve));
+    body.destroy(); // a zip download the browser cancelled
+    const exit = await Promise.race([started[0]!.exit, new Promise((resolve) => setTimeout(() => resolve('still running'), 5000))]);
+    expect(exit).not.toBe('still running');
+  });
 });

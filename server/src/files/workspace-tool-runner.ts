@@ -18,6 +18,8 @@ const TOOL_SOURCE = fs.readFileSync(path.join(__dirname, 'workspace-tool.cjs'), 
 /** Uploads are staged here: the same volume as the workspace (so renames are atomic), but outside it. */
 export const STAGING_DIR = `${STATE_DIR}/.crewclaw-staging`;
 export const RUNTIME_UID = '1000';
+/** Node starting inside a busy container takes a second at worst; this is for one that is wedged. */
+const ANNOUNCE_TIMEOUT_MS = 30_000;
 
 interface ToolFailure {
   code: string;
@@ -172,7 +174,12 @@ export class WorkspaceToolRunner {
     } catch {
       // it exited already: its answer says why
     }
-    const line = await first;
+    // A tool that never announces (a wedged runtime) must not hold the request forever.
+    const line = await Promise.race([first, delay(ANNOUNCE_TIMEOUT_MS, null, { ref: false })]);
+    if (line === null) {
+      process.abort();
+      throw interrupted(new Error(`the workspace tool did not answer within ${ANNOUNCE_TIMEOUT_MS / 1000} s`));
+    }
     let port: number | undefined;
     try {
       port = (JSON.parse(line) as { channel?: number }).channel;
@@ -224,9 +231,10 @@ export class WorkspaceToolRunner {
       channel.destroy();
       const toolSaid = await Promise.race([answered.then(() => null, (reason: unknown) => reason), delay(10_000, null, { ref: false })]);
       process.abort();
-      if (error instanceof AppError && error.code !== 'files_failed') throw error;
+      // The tool's own reason (it refused halfway, or ran out of space) beats our view of a broken pipe.
       if (toolSaid instanceof AppError && toolSaid.code !== 'runtime_interrupted') throw toolSaid;
-      throw error instanceof AppError ? error : interrupted(error);
+      if (error instanceof AppError) throw error;
+      throw interrupted(error);
     }
     return answered;
   }
@@ -254,6 +262,10 @@ export class WorkspaceToolRunner {
       channel.destroy();
       process.abort();
     };
+    // Whoever gives up on the bytes (a client gone, a zip destroyed) stops the tool too.
+    body.once('close', () => {
+      if (!body.readableEnded) abort();
+    });
     return { body, done, abort };
   }
 }

@@ -19,6 +19,7 @@
  */
 'use strict';
 const { spawn } = require('node:child_process');
+const { Readable } = require('node:stream');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
@@ -61,7 +62,9 @@ async function readAllStdin() {
  * Opens the data channel: listens on an ephemeral port of the runtime's private network (which
  * only the control plane reaches from outside), announces it as the first line on stdout, and
  * takes the first connection that presents the one-time token the control plane wrote on stdin.
- * The token never appears in argv or the environment, where the agent could read it.
+ * The token is kept out of argv and the environment, which anyone on the runtime's network could
+ * not see anyway; the agent, being the same uid, could still reach the tool's stdin through /proc,
+ * but it gains nothing by that: everything a channel carries is its own container's files.
  */
 async function openChannel() {
   const token = Buffer.from((await readAllStdin()).toString('utf8').trim(), 'hex');
@@ -82,6 +85,8 @@ async function openChannel() {
           socket.off('readable', check);
           if (head.length !== TOKEN_BYTES || !timingSafeEqual(head, token)) return socket.destroy();
           socket.setTimeout(0);
+          // A control plane that vanished without a FIN or RST must not keep the tool waiting forever.
+          socket.setKeepAlive(true, 10_000);
           clearTimeout(timer);
           resolve(socket);
         };
@@ -224,16 +229,24 @@ function sendAll(source, channel) {
   });
 }
 
+/** Bytes `start` to `end` inclusive; exactly that many, or an error (the file shrank meanwhile). */
 async function read(rel, start, end) {
   const real = resolveExisting(rel);
   const info = fs.statSync(real);
   if (info.isDirectory()) throw new ToolError('is_a_folder', `"${rel}" is a folder, not a file.`);
-  const options = { start: Number(start), highWaterMark: BUFFER_BYTES };
-  if (end !== undefined && end !== '') options.end = Number(end);
-  const source = fs.createReadStream(real, options);
+  // A FIFO or device would block the open, or never end.
+  if (!info.isFile()) throw new ToolError('invalid', `"${rel}" is not a regular file.`);
+  const from = Number(start);
+  const to = end === undefined || end === '' ? info.size - 1 : Number(end);
+  if (to < from) {
+    await sendAll(Readable.from([]), await openChannel());
+    return { sent: 0 };
+  }
+  const source = fs.createReadStream(real, { start: from, end: to, highWaterMark: BUFFER_BYTES });
   await new Promise((resolve, reject) => source.once('open', resolve).once('error', reject));
   await sendAll(source, await openChannel());
-  return { sent: true };
+  if (source.bytesRead !== to - from + 1) throw new ToolError('changed', `"${rel}" changed while it was read.`);
+  return { sent: source.bytesRead };
 }
 
 /**
@@ -245,16 +258,27 @@ async function pack(rel) {
   const real = resolveExisting(rel);
   // Connected first: Node drops the output of a child that exits before anyone reads it.
   const channel = await openChannel();
-  const tar = spawn('tar', ['-c', '--format=posix', '--ignore-failed-read', '-C', path.dirname(real), '--', path.basename(real)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // --no-unquote: GNU tar would otherwise read escapes such as \057 in the name it is given, and
+  // archive something other than the path checked above. Needs GNU tar (Debian's, in our image).
+  const args = ['-c', '--format=posix', '--ignore-failed-read', '--no-unquote', '-C', path.dirname(real), '--', path.basename(real)];
+  const tar = spawn('tar', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   tar.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
-  const exited = new Promise((resolve) => tar.once('close', resolve));
-  await sendAll(tar.stdout, channel);
+  const exited = new Promise((resolve) => {
+    tar.once('close', resolve);
+    tar.once('error', (error) => resolve(`${error.code || 'error'}: ${error.message}`));
+  });
+  try {
+    await sendAll(tar.stdout, channel);
+  } catch (error) {
+    // The control plane hung up (the download was given up): stop tar, or it would wait forever.
+    tar.kill('SIGKILL');
+    throw error;
+  }
   const code = await exited;
-  // 1: a file changed while it was read; what went out is still a whole archive.
-  if (code !== 0 && code !== 1) throw new ToolError('io', `tar exited with ${code}: ${stderr.trim()}`);
+  // 1 with "changed as we read it": a file changed while it was read; the archive is still whole.
+  const benign = code === 1 && /changed as we read it|removed before we read it/i.test(stderr);
+  if (code !== 0 && !benign) throw new ToolError('io', `tar failed (${code}): ${stderr.trim()}`);
   return { sent: true };
 }
 
@@ -447,7 +471,11 @@ async function receive(rel, expectedSize, replace) {
       channel.on('data', (chunk) => (received += chunk.length));
       channel.pipe(out);
       out.on('finish', resolve);
-      out.on('error', reject);
+      out.on('error', (error) => {
+        // Out of space, say: stop taking bytes now rather than after the whole upload.
+        channel.destroy();
+        reject(error);
+      });
       channel.on('error', reject);
     });
     if (received !== size) throw new ToolError('incomplete', `The upload ended after ${received} of ${size} bytes; nothing was saved.`);

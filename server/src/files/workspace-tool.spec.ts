@@ -172,11 +172,32 @@ describe('the workspace tool', () => {
     const listing = spawnSync('tar', ['-tvf', '-'], { input: docs.bytes }).stdout.toString('utf8');
     expect(listing).toMatch(/ workspace\/notes\.txt\n/);
     expect(listing).toMatch(/ workspace\/escape-file -> /);
-    expect(listing).not.toContain('runtime token');
+    // Every byte packed, contents included: nothing from outside (the secret) came along.
+    const contents = spawnSync('tar', ['-xOf', '-'], { input: docs.bytes }).stdout.toString('utf8');
+    expect(contents).toContain('hello');
+    expect(contents).not.toContain('runtime token');
     const single = await run(['pack', 'notes.txt']);
     expect(spawnSync('tar', ['-xOf', '-', 'notes.txt'], { input: single.bytes }).stdout.toString('utf8')).toBe('hello');
     expect((await run(['pack', 'escape-dir'])).json.error.code).toBe('outside');
     expect((await run(['pack', 'missing'])).json.error.code).toBe('not_found');
+  });
+
+  it('packs a name with escapes as it is, never as the path tar would read into it', async () => {
+    // "\\057" is how tar writes "/": unquoted, this name would be "../openclaw.json", outside.
+    const tricky = '..\\057openclaw.json';
+    fs.writeFileSync(path.join(root, tricky), 'inside');
+    fs.symlinkSync(tricky, path.join(root, 'report'));
+    const packed = await run(['pack', 'report']);
+    expect(packed.json).toEqual({ sent: true });
+    expect(spawnSync('tar', ['-tf', '-', '--quoting-style=literal'], { input: packed.bytes }).stdout.toString('utf8').trim()).toBe(tricky);
+    expect(spawnSync('tar', ['-xOf', '-'], { input: packed.bytes }).stdout.toString('utf8')).toBe('inside');
+  });
+
+  it('reads exactly the bytes asked for, or fails; never a FIFO', async () => {
+    expect((await run(['read', 'notes.txt', '0', '99'])).json.error.code).toBe('changed');
+    expect((await run(['read', 'notes.txt', '0', '4'])).out).toBe('hello');
+    spawnSync('mkfifo', [path.join(root, 'pipe')]);
+    expect((await run(['read', 'pipe', '0', ''])).json.error.code).toBe('invalid');
   });
 
   it('hands its data channel only to whoever presents the token from its stdin', async () => {

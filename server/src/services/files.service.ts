@@ -106,7 +106,8 @@ export class FilesService {
     const stat = await this.tool.run<FileStat>(owner.username, 'stat', [path.relative]);
     if (stat.type === 'folder') throw new AppError(400, 'is_a_folder', `"${path.relative}" is a folder; download it as a zip instead.`);
     const range = pickRange(stat);
-    const output = await this.tool.openOutput(owner.username, 'read', [stat.realPath, String(range?.start ?? 0), range ? String(range.end) : '']);
+    // Exactly the bytes announced in Content-Length: a file that changed size since is an error, not a corrupt response.
+    const output = await this.tool.openOutput(owner.username, 'read', [stat.realPath, String(range?.start ?? 0), String(range ? range.end : stat.size - 1)]);
     return { stat, range, ...output };
   }
 
