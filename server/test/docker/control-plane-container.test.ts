@@ -26,21 +26,23 @@ describe('the control plane image, in a container', () => {
     );
     const port = docker('port', CONTROL_PLANE, '3000').split('\n')[0]!.split(':').pop();
     base = `http://127.0.0.1:${port}`;
-    for (let attempt = 0; attempt < 120; attempt += 1) {
+    let ready = false;
+    for (let attempt = 0; attempt < 120 && !ready; attempt += 1) {
       // docker-proxy accepts connections before the server listens: never wait on one for long.
-      if (await fetch(`${base}/api/ready`, { signal: AbortSignal.timeout(2000) }).then((response) => response.ok, () => false)) return;
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      ready = await fetch(`${base}/api/ready`, { signal: AbortSignal.timeout(2000) }).then((response) => response.ok, () => false);
+      if (!ready) await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    throw new Error(`the control plane did not get ready:\n${docker('logs', CONTROL_PLANE)}`);
+    if (!ready) throw new Error(`the control plane did not get ready:\n${docker('logs', CONTROL_PLANE)}`);
+    // The first account, signed in; each test below starts from here and stands on its own.
+    agent = supertest.agent(base);
+    const setup = await agent.post('/api/setup').send({ username: 'owner', password: 'owner-password' }).expect(201);
+    csrfToken = setup.body.csrfToken as string;
+    cookie = (setup.headers['set-cookie'] as unknown as string[]).map((line) => line.split(';')[0]).join('; ');
   });
   afterAll(() => removeTestResources());
 
   it('joins the user network at its fixed address and brings the runtime to running', () =>
     printingLogsOnFailure(['owner'], async () => {
-      agent = supertest.agent(base);
-      const setup = await agent.post('/api/setup').send({ username: 'owner', password: 'owner-password' }).expect(201);
-      csrfToken = setup.body.csrfToken as string;
-      cookie = (setup.headers['set-cookie'] as unknown as string[]).map((line) => line.split(';')[0]).join('; ');
       const started = await agent.post('/api/runtime/start').set('X-CSRF-Token', csrfToken);
       expect(started.body.error ?? null).toBeNull();
       expect(started.body.runtime.state).toBe('running');
@@ -56,7 +58,8 @@ describe('the control plane image, in a container', () => {
 
   // Uploads, downloads and zips travel over the data channel: a TCP connection from the control plane
   // to the runtime on the user's network. Here it starts from the control plane's own container, as
-  // in a compose deployment, not from the host as in the other Docker tests.
+  // in a compose deployment, not from the host as in the other Docker tests. (Run alone, the first
+  // files call starts the runtime: the files API starts a stopped runtime itself.)
   it('moves files in and out over the data channel from its container', () =>
     printingLogsOnFailure(['owner'], async () => {
       const content = randomBytes(3 * 1024 * 1024 + 7);
