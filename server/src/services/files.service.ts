@@ -81,6 +81,12 @@ export class FilesService {
     await this.runtimes.ensureContainerRunning(context, owner);
   }
 
+  /** A transfer streams for as long as it takes: the idle stop must not cut it off meanwhile. */
+  private holdUntilClosed(owner: RuntimeOwner, body: Readable): void {
+    const release = this.runtimes.holdForWork(owner);
+    body.once('close', release);
+  }
+
   async list(context: RequestContext, owner: RuntimeOwner, rawPath: unknown): Promise<{ path: string; entries: FileEntry[] }> {
     const path = parseWorkspacePath(rawPath);
     await this.ready(context, owner, 'list', { path: path.relative });
@@ -108,6 +114,7 @@ export class FilesService {
     const range = pickRange(stat);
     // Exactly the bytes announced in Content-Length: a file that changed size since is an error, not a corrupt response.
     const output = await this.tool.openOutput(owner.username, 'read', [stat.realPath, String(range?.start ?? 0), String(range ? range.end : stat.size - 1)]);
+    this.holdUntilClosed(owner, output.body);
     return { stat, range, ...output };
   }
 
@@ -121,6 +128,7 @@ export class FilesService {
     const single = stats.length === 1 ? stats[0]! : null;
     const name = single ? `${single.realPath === '' ? 'workspace' : single.name}.zip` : 'files.zip';
     const body = zipFromTars(stats.map((stat) => async () => (await this.tool.openOutput(owner.username, 'pack', [stat.realPath])).body));
+    this.holdUntilClosed(owner, body);
     return { name, body };
   }
 
@@ -135,10 +143,13 @@ export class FilesService {
     let finished!: () => void;
     const channelPromise = new Promise<Writable>((resolve) => (channelReady = resolve));
     const allSent = new Promise<void>((resolve) => (finished = resolve));
+    const release = this.runtimes.holdForWork(owner);
     const result = this.tool.runWithInput<{ files: UploadedFile[] }>(owner.username, 'upload', [dir.relative, replace ? 'replace' : 'keep'], async (channel) => {
       channelReady(channel);
       await allSent;
     });
+    // However the upload ends (committed, refused, cut off), the tool answers, and the hold goes.
+    result.then(release, release);
     // The tool may fail before anything is sent (a bad folder): surface that on the next call.
     let early: Error | null = null;
     result.catch((error: unknown) => (early = error instanceof Error ? error : new Error(String(error))));
@@ -212,6 +223,7 @@ export class FilesService {
     const name = parseWorkspacePath(rawName, 'name', { allowRoot: false });
     const target = [...dir.segments, ...name.segments].join('/');
     await this.ready(context, owner, 'upload', { path: target });
+    const release = this.runtimes.holdForWork(owner);
     try {
       const { files } = await this.tool.runWithInput<{ files: UploadedFile[] }>(owner.username, 'receive', [target, String(size), replace ? 'replace' : 'keep'], async (channel) => {
         // The tool's answer is what counts: a body cut short arrives short, and the tool drops it.
@@ -222,6 +234,8 @@ export class FilesService {
     } catch (error) {
       this.audit.record(context, 'files.upload', owner.username, 'failure', { path: dir.relative, reason: error instanceof Error ? error.message : String(error) });
       throw error;
+    } finally {
+      release();
     }
   }
 

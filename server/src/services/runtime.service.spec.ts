@@ -110,6 +110,17 @@ describe('RuntimeService with the in-memory driver', () => {
     expect(audit).toEqual([{ actor_name: 'platform', detail: '{"reason":"idle"}' }]);
     // Starting again counts as use.
     await runtimes.start(CLI_CONTEXT, alice);
+    // Work in progress (a long file transfer) is never cut off by the idle stop.
+    const release = runtimes.holdForWork(alice);
+    const second = runtimes.holdForWork(alice);
+    const inTwoHours = new Date(Date.now() + 121 * 60_000);
+    expect(await runtimes.stopIdle(60, inTwoHours)).toEqual([]);
+    release();
+    release();
+    expect(await runtimes.stopIdle(60, inTwoHours)).toEqual([]);
+    second();
+    expect(await runtimes.stopIdle(60, inTwoHours)).toEqual(['alice']);
+    await runtimes.start(CLI_CONTEXT, alice);
     expect(await runtimes.stopIdle(60, new Date(Date.now() + 30 * 60_000))).toEqual([]);
   });
 

@@ -83,6 +83,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class RuntimeService implements RuntimeRemoval {
   private readonly lock = new KeyedLock();
   private readonly activityNoted = new Map<number, number>();
+  /** Work in progress inside a runtime (a file transfer), by user id: the idle stop leaves it alone. */
+  private readonly workInProgress = new Map<number, number>();
 
   constructor(
     private readonly driver: RuntimeDriver,
@@ -410,7 +412,7 @@ export class RuntimeService implements RuntimeRemoval {
    */
   async stopIdle(idleMinutes: number, now = new Date()): Promise<string[]> {
     if (idleMinutes <= 0) return [];
-    const idle = this.runtimes.listIdle(new Date(now.getTime() - idleMinutes * 60_000));
+    const idle = this.runtimes.listIdle(new Date(now.getTime() - idleMinutes * 60_000)).filter((owner) => !this.workInProgress.has(owner.id));
     const stopped: string[] = [];
     for (const owner of idle) {
       try {
@@ -421,6 +423,23 @@ export class RuntimeService implements RuntimeRemoval {
       }
     }
     return stopped;
+  }
+
+  /**
+   * Marks work in progress inside the runtime until the returned function is called: an upload or
+   * download that runs longer than the idle limit must not be cut off by the idle stop. Calling the
+   * release more than once is harmless.
+   */
+  holdForWork(owner: RuntimeOwner): () => void {
+    this.workInProgress.set(owner.id, (this.workInProgress.get(owner.id) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.workInProgress.get(owner.id) ?? 1) - 1;
+      if (left > 0) this.workInProgress.set(owner.id, left);
+      else this.workInProgress.delete(owner.id);
+    };
   }
 
   recordActivity(owner: RuntimeOwner, now = new Date()): void {

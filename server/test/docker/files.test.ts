@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parse as parseDisposition } from 'content-disposition';
 import { createUser, setupAdmin, type SignedIn, type TestPlatform } from '../integration/support/test-platform';
-import { containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform } from './support/docker-platform';
+import { containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform, until } from './support/docker-platform';
 
 jest.setTimeout(900_000);
 
@@ -352,5 +352,29 @@ describe('a user\'s files, in their real runtime', () => {
       expect(JSON.parse(body).error).toMatchObject({ code: 'runtime_interrupted', message: expect.stringContaining('nothing was changed') });
       await restarted;
       await fay.agent.get('/api/files/content?path=during-restart.bin').expect(404);
+    }));
+
+  it('holds off the idle stop while a download is still streaming, and lets it go after', () =>
+    printingLogsOnFailure(['fay'], async () => {
+      await upload(fay, '', [{ name: 'slow.bin', content: randomBytes(16 * 1024 * 1024) }], true).expect(201);
+      const inTwoHours = () => new Date(Date.now() + 120 * 60_000);
+      // Only a running runtime is ever idle-stopped: wait for the gateway if the upload just started it.
+      await until('fay\'s runtime running', async () => ((await fay.agent.get('/api/runtime').expect(200)).body.runtime.state === 'running' ? true : undefined), 120_000);
+      // A browser on a slow line: the download has begun, and most of it is still to come.
+      const response = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        http.get(`${base}/api/files/content?path=slow.bin`, { headers: { cookie: cookieOf(fay) } }, resolve).on('error', reject),
+      );
+      expect(response.statusCode).toBe(200);
+      await new Promise((resolve) => response.once('data', resolve));
+      response.pause();
+      // (Other users' runtimes, idle all along, may be stopped by these sweeps: only fay's is watched.)
+      expect(await test.platform.services.runtimes.stopIdle(60, inTwoHours())).not.toContain('fay');
+      expect((await fay.agent.get('/api/runtime').expect(200)).body.runtime.state).toBe('running');
+      response.destroy();
+      const stopped = await until('the idle stop once the download is gone', async () => {
+        const names = await test.platform.services.runtimes.stopIdle(60, inTwoHours());
+        return names.includes('fay') ? names : undefined;
+      }, 60_000);
+      expect(stopped).toContain('fay');
     }));
 });

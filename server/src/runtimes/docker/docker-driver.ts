@@ -356,7 +356,9 @@ export class DockerDriver implements RuntimeDriver {
         void (async () => {
           // The output ends a moment before Docker records the exit code.
           for (let attempt = 0; attempt < 50; attempt += 1) {
-            const info = await exec.inspect();
+            // 404: the container stopped and took the exec with it; the process is gone, its code unknown.
+            const info = await exec.inspect().catch(() => null);
+            if (!info) break;
             if (!info.Running && info.ExitCode !== null) return resolve({ code: info.ExitCode, stderr: stdout.stderr });
             await new Promise((wait) => setTimeout(wait, 20));
           }
@@ -364,6 +366,9 @@ export class DockerDriver implements RuntimeDriver {
         })().catch(reject);
       });
     });
+    // Callers that gave up on a process (a download abandoned) never await its exit: its failure
+    // must not surface as an unhandled rejection, which would end the control plane.
+    exit.catch(() => undefined);
     return {
       stdin: options.stdin ? connection : null,
       stdout,
