@@ -112,4 +112,17 @@ describe('the workspace tool runner', () => {
     const exit = await Promise.race([started[0]!.exit, new Promise((resolve) => setTimeout(() => resolve('still running'), 5000))]);
     expect(exit).not.toBe('still running');
   });
+
+  it('abort() ends everything: the stream closes and the transfer settles, so nothing is held', async () => {
+    fs.writeFileSync(path.join(home, 'workspace/some.bin'), Buffer.alloc(8 * 1024 * 1024, 3));
+    const started: ExecProcess[] = [];
+    const runner = new WorkspaceToolRunner(localDriver(home, { host: '127.0.0.1' }, started));
+    // As the content route does for a 416: the headers are decided, the bytes are not wanted.
+    const { body, done, abort } = await runner.openOutput('ann', 'read', ['some.bin', '0', '']);
+    const closed = new Promise((resolve) => body.once('close', resolve));
+    abort();
+    await closed;
+    await expect(done).rejects.toMatchObject({ code: 'runtime_interrupted' });
+    await started[0]!.exit;
+  });
 });

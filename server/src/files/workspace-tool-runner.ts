@@ -247,8 +247,16 @@ export class WorkspaceToolRunner {
     const { process, channel, answer } = await this.openSession(username, op, args);
     const body = new PassThrough({ highWaterMark: 256 * 1024 });
     const done = new Promise<void>((resolve, reject) => {
+      let ended = false;
       channel.once('error', (error) => reject(interrupted(error)));
-      channel.once('end', () => answer().then(() => resolve(), reject));
+      channel.once('end', () => {
+        ended = true;
+        answer().then(() => resolve(), reject);
+      });
+      // Closed without an end or an error: aborted here, so this transfer will never complete.
+      channel.once('close', () => {
+        if (!ended) reject(interrupted(new Error('the data channel was closed')));
+      });
     });
     done.then(
       () => body.end(),
@@ -261,6 +269,7 @@ export class WorkspaceToolRunner {
     const abort = () => {
       channel.destroy();
       process.abort();
+      body.destroy();
     };
     // Whoever gives up on the bytes (a client gone, a zip destroyed) stops the tool too.
     body.once('close', () => {

@@ -351,8 +351,14 @@ export class DockerDriver implements RuntimeDriver {
     // must have a listener, or it would take the whole control plane down.
     connection.on('error', (error: Error) => stdout.destroy(error));
     const exit = new Promise<{ code: number; stderr: string }>((resolve, reject) => {
+      let ended = false;
       stdout.once('error', reject);
+      // Aborted (destroyed without an end): the process is cut off and its code will never be read.
+      stdout.once('close', () => {
+        if (!ended) resolve({ code: -1, stderr: stdout.stderr });
+      });
       stdout.once('end', () => {
+        ended = true;
         void (async () => {
           // The output ends a moment before Docker records the exit code.
           for (let attempt = 0; attempt < 50; attempt += 1) {
