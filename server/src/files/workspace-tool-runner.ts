@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppError } from '../errors/app-error';
@@ -60,26 +61,15 @@ async function readAll(stream: Readable): Promise<string> {
  * `first` is that line, or the whole output when the tool answered (failed) before opening one.
  */
 function splitAnnouncement(stdout: Readable): { first: Promise<string>; rest: Promise<string> } {
-  let announce!: (line: string) => void;
-  const first = new Promise<string>((resolve) => (announce = resolve));
-  const rest = (async () => {
-    const chunks: Buffer[] = [];
-    let announced = false;
-    for await (const chunk of stdout) {
-      chunks.push(chunk as Buffer);
-      if (announced) continue;
-      const text = Buffer.concat(chunks);
-      const newline = text.indexOf(0x0a);
-      if (newline === -1) continue;
-      announced = true;
-      announce(text.subarray(0, newline).toString('utf8'));
-      chunks.splice(0, chunks.length, text.subarray(newline + 1));
-    }
-    const text = Buffer.concat(chunks).toString('utf8');
-    if (!announced) announce(text);
-    return announced ? text : '';
-  })();
-  rest.catch(() => announce(''));
+  const lines = createInterface({ input: stdout, crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const first = lines.next().then((line) => (line.done ? '' : line.value), () => '');
+  const rest = first.then(async () => {
+    const remaining: string[] = [];
+    for (let line = await lines.next(); !line.done; line = await lines.next()) remaining.push(line.value);
+    return remaining.join('\n');
+  });
+  // Read only when a transfer got under way; a stdout that failed must not go unobserved otherwise.
+  rest.catch(() => undefined);
   return { first, rest };
 }
 
