@@ -15,16 +15,85 @@ import type { RuntimeService } from '../../services/runtime.service';
 export const IDENTITY_HEADER = 'X-Forwarded-User';
 const RETRY_AFTER_SECONDS = '5';
 
-/** `/u/<username>` or anything below it, with the query; null for any other path. */
-function runtimePath(uri: string): { username: string; path: string } | null {
-  const match = /^\/u\/([^/?#]+)(?:[/?#]|$)/.exec(uri);
-  if (!match?.[1] || !usernameSchema.safeParse(match[1]).success) return null;
-  return { username: match[1], path: uri };
+/**
+ * The runtime a path names, as Traefik routes it: `Path(/u/<name>) || PathPrefix(/u/<name>/)`
+ * (runtimes/routing-labels.ts); null for any other path.
+ */
+function runtimeNamed(path: string): string | null {
+  const name = /^\/u\/([^/]+)(?:\/|$)/.exec(path)?.[1];
+  return name && usernameSchema.safeParse(name).success ? name : null;
+}
+
+/** RFC 3986 unreserved characters: Traefik decodes their escapes before it cleans and routes. */
+const UNRESERVED = /^[A-Za-z0-9._~-]$/;
+
+/**
+ * Escapes refused outright: a second decoding, by anything between Traefik and the runtime, would
+ * turn them into a separator (`/`, `\`, `;`), a fresh escape (`%`) or the end of the string.
+ */
+function isRefusedEscape(code: number): boolean {
+  return code < 0x20 || code === 0x7f || code === 0x2f || code === 0x5c || code === 0x3b || code === 0x25;
+}
+
+class AmbiguousPathError extends AppError {
+  constructor(detail: string) {
+    super(400, 'ambiguous_path', "This address can be read in more than one way (a .. segment, an encoded slash or the like), so it is refused. Use your runtime's plain address.", { detail });
+  }
+}
+
+/**
+ * Reads X-Forwarded-Uri the way Traefik v3 routed the request: escapes of unreserved characters
+ * decoded, then `.`, `..` and empty segments removed (its entrypoint's normalizePath and
+ * sanitizePath, on by default; the query is left alone). Traefik's router matched on the result,
+ * so that is the path whose runtime must be the caller's. It must also name that same runtime
+ * before the cleaning, so the answer holds behind a proxy that does not clean paths; and whatever a
+ * proxy or server could read as a separator or a dot segment in some other way (backslashes,
+ * encoded slashes, `..;x`, double encodings) is refused rather than guessed at.
+ */
+function routedPath(uri: string): { username: string | null; path: string } {
+  // Traefik sends the request URI as Go escapes it: printable ASCII, no fragment.
+  if (!/^[\x21-\x7e]*$/.test(uri)) throw new AmbiguousPathError('a character outside printable ASCII');
+  if (uri.includes('#')) throw new AmbiguousPathError('a fragment');
+  const queryAt = uri.indexOf('?');
+  const rawPath = queryAt === -1 ? uri : uri.slice(0, queryAt);
+  const query = queryAt === -1 ? '' : uri.slice(queryAt);
+  if (!rawPath.startsWith('/')) return { username: null, path: uri };
+  if (rawPath.includes('\\')) throw new AmbiguousPathError('a backslash');
+
+  const decoded = rawPath.replace(/%([0-9A-Fa-f]{2})?/g, (_escape, hex: string | undefined) => {
+    if (hex === undefined) throw new AmbiguousPathError('a malformed escape');
+    const code = Number.parseInt(hex, 16);
+    const character = String.fromCharCode(code);
+    if (UNRESERVED.test(character)) return character;
+    if (isRefusedEscape(code)) throw new AmbiguousPathError(`the escape %${hex}`);
+    return `%${hex.toUpperCase()}`;
+  });
+
+  const segments = decoded.split('/').slice(1);
+  if (segments.some((segment) => /^\.\.?;/.test(segment))) throw new AmbiguousPathError('a dot segment with a ;parameter');
+  const kept: string[] = [];
+  for (const segment of segments) {
+    if (segment === '..') kept.pop();
+    else if (segment !== '' && segment !== '.') kept.push(segment);
+  }
+  // Go's URL.JoinPath, which Traefik cleans with, keeps one trailing slash.
+  let cleaned = `/${kept.join('/')}`;
+  if (decoded.endsWith('/') && !cleaned.endsWith('/')) cleaned += '/';
+
+  const username = runtimeNamed(cleaned);
+  if (username !== runtimeNamed(decoded)) throw new AmbiguousPathError('cleaning the path changes the runtime it names');
+  return { username, path: cleaned + query };
+}
+
+/** The one value of a header Traefik sets once; two copies (which Node would join with ", ") are refused. */
+function singleHeader(req: Request, name: string): string | undefined {
+  const values = req.headersDistinct[name.toLowerCase()];
+  if (values && values.length > 1) throw new AppError(400, 'duplicate_header', `The request carries ${name} more than once, so it is refused.`);
+  return values?.[0];
 }
 
 /** A page load (not a script's fetch or a WebSocket): it can be sent somewhere else to wait. */
-function isNavigation(req: Request): boolean {
-  const method = req.get('X-Forwarded-Method') ?? 'GET';
+function isNavigation(req: Request, method: string): boolean {
   if (method !== 'GET' || req.get('Upgrade')) return false;
   return req.get('Sec-Fetch-Mode') === 'navigate' || (req.get('Accept') ?? '').includes('text/html');
 }
@@ -38,10 +107,11 @@ function sendToWebUi(res: Response, path: string): void {
 export function forwardAuthRoutes(runtimes: RuntimeService): Router {
   const router = Router();
   router.get('/', async (req, res) => {
-    const target = runtimePath(req.get('X-Forwarded-Uri') ?? '');
-    if (!target) throw new NotFoundError('runtime');
+    const target = routedPath(singleHeader(req, 'X-Forwarded-Uri') ?? '');
+    const method = singleHeader(req, 'X-Forwarded-Method') ?? 'GET';
+    if (!target.username) throw new NotFoundError('runtime');
     if (!req.user) {
-      if (isNavigation(req)) return sendToWebUi(res, target.path);
+      if (isNavigation(req, method)) return sendToWebUi(res, target.path);
       throw new UnauthorizedError('Sign in to CrewClaw to reach your runtime.');
     }
     // Another user's runtime looks exactly like one that does not exist.
@@ -52,7 +122,7 @@ export function forwardAuthRoutes(runtimes: RuntimeService): Router {
       res.setHeader('Cache-Control', 'no-store');
       return res.status(200).end();
     }
-    if (isNavigation(req)) return sendToWebUi(res, target.path);
+    if (isNavigation(req, method)) return sendToWebUi(res, target.path);
     throw new AppError(503, 'runtime_starting', 'Your runtime is starting. Try again in a few seconds.', { headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
   });
   return router;

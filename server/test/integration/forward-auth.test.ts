@@ -1,0 +1,168 @@
+/**
+ * The proxy's check (`GET /api/auth/forward`) on the real app: which `X-Forwarded-Uri` names whose
+ * runtime. Traefik routes a request by its path after decoding unreserved characters and removing
+ * dot segments; the check must agree with that, and refuse what a proxy could read another way.
+ * (The whole trip through Traefik to a real runtime is in server/test/docker/runtime-access.test.ts.)
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MemoryDriver } from '../../src/runtimes/memory-driver';
+import { createUser, setupAdmin, startTestPlatform, type SignedIn, type TestPlatform } from './support/test-platform';
+
+/** Runtimes whose gateway is a local stand-in that answers /healthz, so a start really completes. */
+class HealthyDriver extends MemoryDriver {
+  constructor(private readonly gateway: { host: string; port: number }) {
+    super();
+  }
+
+  override async start(username: string): Promise<void> {
+    await super.start(username);
+    const container = this.containers.get(username);
+    if (container?.status === 'running') Object.assign(container, { address: { ...this.gateway } });
+  }
+}
+
+/** What Traefik sends to the forwardAuth address for a request to `uri`. */
+function asProxy(uri: string | string[], kind: 'page' | 'fetch'): Record<string, string | string[]> {
+  return {
+    'X-Forwarded-Method': 'GET',
+    'X-Forwarded-Proto': 'http',
+    'X-Forwarded-Host': 'localhost:8080',
+    'X-Forwarded-Uri': uri,
+    ...(kind === 'page' ? { Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate' } : { Accept: '*/*', 'Sec-Fetch-Mode': 'cors' }),
+  };
+}
+
+describe('forward-auth: which runtime a forwarded path names', () => {
+  let gateway: http.Server;
+  let test: TestPlatform;
+  let alice: SignedIn;
+  let bob: SignedIn;
+
+  beforeAll(async () => {
+    gateway = http.createServer((_req, res) => res.setHeader('Content-Type', 'application/json').end('{"ok":true,"status":"live"}'));
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    const { port } = gateway.address() as AddressInfo;
+    test = startTestPlatform({}, { driver: new HealthyDriver({ host: '127.0.0.1', port }) });
+    const admin = await setupAdmin(test);
+    alice = await createUser(test, admin, 'alice');
+    bob = await createUser(test, admin, 'bob');
+    // Both runtimes running: a path that slips through would be answered 200 with an identity.
+    for (const who of [alice, bob]) {
+      const started = await who.agent.post('/api/runtime/start').set('X-CSRF-Token', who.csrfToken).expect(200);
+      expect(started.body.runtime.state).toBe('running');
+    }
+  });
+  afterAll(async () => {
+    test.close();
+    await new Promise((resolve) => gateway.close(resolve));
+  });
+
+  describe('paths that name the signed-in user’s runtime get through', () => {
+    it.each([
+      ['the runtime itself', '/u/alice'],
+      ['its root', '/u/alice/'],
+      ['a page with a query', '/u/alice/chat?session=main'],
+      ['a query holding dots and encoded slashes (the query is not the path)', '/u/alice/api?path=../bob/%2e%2e%2fx'],
+      ['dot segments that stay inside it', '/u/alice/a/./b/../c'],
+      ['doubled slashes inside it', '/u/alice//assets//app.js'],
+      ['encoded unreserved letters (Traefik decodes them)', '/u/%61lice/%63hat'],
+      ['other encoded characters below it', '/u/alice/files/a%20b%3Fc.txt'],
+    ])('%s: %s', async (_label, uri) => {
+      const response = await alice.agent.get('/api/auth/forward').set(asProxy(uri, 'fetch')).expect(200);
+      expect(response.headers['x-forwarded-user']).toBe('alice');
+      expect(response.headers['cache-control']).toBe('no-store');
+    });
+  });
+
+  describe('the answers for ordinary paths are kept', () => {
+    it('sends a page load by someone not signed in to the web UI, with the path to come back to', async () => {
+      const page = await test.request().get('/api/auth/forward').set(asProxy('/u/alice/chat?session=main', 'page')).expect(302);
+      expect(page.headers.location).toBe(`/?next=${encodeURIComponent('/u/alice/chat?session=main')}`);
+      expect(page.headers['x-forwarded-user']).toBeUndefined();
+    });
+
+    it('comes back to the path as the proxy routes it', async () => {
+      const page = await test.request().get('/api/auth/forward').set(asProxy('/u/alice/a/../chat', 'page')).expect(302);
+      expect(page.headers.location).toBe(`/?next=${encodeURIComponent('/u/alice/chat')}`);
+    });
+
+    it('answers a script that is not signed in 401', async () => {
+      const script = await test.request().get('/api/auth/forward').set(asProxy('/u/alice/api/x', 'fetch')).expect(401);
+      expect(script.body.error.code).toBe('unauthorized');
+    });
+
+    it.each([['another user’s runtime', '/u/bob/'], ['no user’s runtime', '/u/nobody/'], ['a name that is not a username', '/u/Bob/'], ['no runtime at all', '/api/users'], ['a path that is not one', '*']])(
+      'answers %s 404, like a runtime that does not exist',
+      async (_label, uri) => {
+        const response = await alice.agent.get('/api/auth/forward').set(asProxy(uri, 'page')).expect(404);
+        expect(response.body.error.code).toBe('not_found');
+        expect(response.headers['x-forwarded-user']).toBeUndefined();
+      },
+    );
+  });
+
+  // Each of these names alice's runtime to a reader that takes it at face value, and bob's (or no
+  // runtime, or a guess) to one that cleans or decodes it: nobody may be let through on it.
+  const tricks: [string, string][] = [
+    ['a .. segment', '/u/alice/../bob/'],
+    ['a .. segment at the end', '/u/alice/../bob'],
+    ['a .. segment climbing out of a deeper path', '/u/alice/x/../../bob/'],
+    ['a . and a .. segment', '/u/alice/./../bob/'],
+    ['an empty segment before ..', '/u/alice//../bob/'],
+    ['a .. out of the runtime to nothing', '/u/alice/..'],
+    ['%2e%2e', '/u/alice/%2e%2e/bob/'],
+    ['%2E%2E', '/u/alice/%2E%2E/bob/'],
+    ['.%2e', '/u/alice/.%2e/bob/'],
+    ['..%2f (an encoded slash)', '/u/alice/..%2fbob/'],
+    ['%2F (an encoded slash)', '/u/alice%2F..%2F..%2Fu%2Fbob/'],
+    ['a backslash', '/u/alice/..\\bob/'],
+    ['%5c (an encoded backslash)', '/u/alice/..%5cbob/'],
+    ['a double encoding (%252e)', '/u/alice/%252e%252e/bob/'],
+    ['a ;parameter on ..', '/u/alice/..;/bob/'],
+    ['a ;parameter on an encoded ..', '/u/alice/%2e%2e;x/bob/'],
+    ['an encoded ;', '/u/alice/..%3b/bob/'],
+    ['an encoded NUL', '/u/alice/%00/../bob/'],
+    ['a fragment', '/u/alice/#/../../bob/'],
+    ['a malformed escape', '/u/alice/%zz/../bob/'],
+    ['a truncated escape', '/u/alice/%2'],
+    ['a runtime name reached through another path', '/api/../u/alice/'],
+    ['a runtime name after an empty segment', '//u/alice/'],
+    ['a runtime name after a . segment', '/u/./alice/'],
+  ];
+
+  describe('paths a proxy could read another way are refused, for everyone', () => {
+    it.each(tricks)('%s: %s', async (_label, uri) => {
+      for (const who of [alice, bob]) {
+        for (const kind of ['page', 'fetch'] as const) {
+          const response = await who.agent.get('/api/auth/forward').set(asProxy(uri, kind));
+          expect({ status: response.status, code: response.body.error?.code }).toEqual({ status: 400, code: 'ambiguous_path' });
+          expect(response.headers['x-forwarded-user']).toBeUndefined();
+        }
+      }
+      const anonymous = await test.request().get('/api/auth/forward').set(asProxy(uri, 'page'));
+      expect(anonymous.status).toBe(400);
+      expect(anonymous.headers.location).toBeUndefined();
+    });
+  });
+
+  describe('two X-Forwarded-Uri headers are never read as one', () => {
+    it.each([
+      ['own runtime first', ['/u/alice/', '/u/bob/']],
+      ['own runtime twice', ['/u/alice/', '/u/alice/']],
+      ['one of them empty', ['/u/alice/', '']],
+    ])('%s: refused', async (_label, uris) => {
+      const response = await alice.agent.get('/api/auth/forward').set(asProxy(uris, 'fetch'));
+      expect({ status: response.status, code: response.body.error?.code }).toEqual({ status: 400, code: 'duplicate_header' });
+      expect(response.headers['x-forwarded-user']).toBeUndefined();
+    });
+
+    it('refuses two X-Forwarded-Method headers as well', async () => {
+      const response = await alice.agent
+        .get('/api/auth/forward')
+        .set({ ...asProxy('/u/alice/', 'fetch'), 'X-Forwarded-Method': ['GET', 'POST'] })
+        .expect(400);
+      expect(response.body.error.code).toBe('duplicate_header');
+    });
+  });
+});
