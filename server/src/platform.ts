@@ -109,6 +109,8 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     fileLimits: { maxUploadBytes: config.maxUploadBytes, maxTextEditBytes: config.maxTextEditBytes },
     webDir: options.webDir,
   });
+  // Runtimes killed, removed or crashing behind the platform's back are noticed as it happens.
+  services.runtimes.watch((error: unknown) => logger.warn('runtime event handling failed', { error }));
   // Runtimes that kept running while the control plane was away get its network memberships back.
   services.runtimes.reconnectRunning().then(
     (users) => users.length > 0 && logger.info('reconnected to running runtimes', { users }),
@@ -116,6 +118,11 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
   );
   // Idle runtimes are stopped by a sweep once a minute; their files stay in their volumes.
   const idleSweep = setInterval(() => {
+    // Events missed while Docker's stream was down are made up for here too.
+    services.runtimes.reconcile().then(
+      (corrected) => corrected.length > 0 && logger.info('runtimes found down without an event', { users: corrected }),
+      (error: unknown) => logger.warn('runtime reconcile failed', { error }),
+    );
     services.runtimes.stopIdle(config.idleStopMinutes).then(
       (stopped) => stopped.length > 0 && logger.info('stopped idle runtimes', { users: stopped }),
       (error: unknown) => logger.warn('idle runtime sweep failed', { error }),
@@ -127,6 +134,7 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     services,
     close: () => {
       clearInterval(idleSweep);
+      services.runtimes.close();
       store.close();
     },
   };

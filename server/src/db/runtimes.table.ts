@@ -29,6 +29,9 @@ export const runtimes = sqliteTable(
     lastActivityAt: integer('last_activity_at', { mode: 'timestamp_ms' }),
     errorMessage: text('error_message'),
     errorLogs: text('error_logs'),
+    // How the runtime last ended without the platform asking (crash, kill, out of memory, removal),
+    // as JSON (services/runtime-exit.ts), so the user and admins see what happened to it.
+    lastExit: text('last_exit'),
     updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
   },
   (table) => [

@@ -53,5 +53,6 @@ export function toRuntimeDto(runtime: RuntimeView) {
     lastActivityAt: runtime.lastActivityAt?.toISOString() ?? null,
     error: runtime.error,
     notice: runtime.notice,
+    lastExit: runtime.lastExit,
   };
 }

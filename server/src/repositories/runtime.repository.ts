@@ -27,6 +27,11 @@ export class RuntimeRepository {
     return this.db.select().from(runtimes).all();
   }
 
+  /** Every runtime row with its user's name. */
+  listWithOwners(): { runtime: RuntimeRecord; username: string }[] {
+    return this.db.select({ runtime: runtimes, username: users.username }).from(runtimes).innerJoin(users, eq(users.id, runtimes.userId)).all();
+  }
+
   /**
    * The row for a user, created with the lowest free subnet index on first use, atomically.
    * `avoid` lists indexes found taken on the host by networks this platform does not know: the

@@ -7,6 +7,9 @@
 import { Readable } from 'node:stream';
 import {
   DriverUnavailableError,
+  LimitsRefusedError,
+  type ContainerEvent,
+  type ContainerWatch,
   type ExecProcess,
   type LogOptions,
   type RuntimeContainer,
@@ -26,7 +29,53 @@ export class MemoryDriver implements RuntimeDriver {
   readonly crashingImages = new Map<string, number>();
   available = true;
   createCalls = 0;
+  /** Memory limits under this many bytes are refused, as the kernel refuses one under current use. */
+  memoryInUseBytes = 0;
   private nextId = 1;
+  private readonly watchers = new Set<ContainerWatch>();
+
+  private emit(username: string, action: ContainerEvent['action'], exitCode: number | null = null): void {
+    const container = this.containers.get(username);
+    const event = { username, containerId: container?.id ?? 'gone', action, exitCode, at: new Date() };
+    for (const watcher of this.watchers) watcher.onEvent(event);
+  }
+
+  /**
+   * What happens behind the platform's back: the container's process dies with `exitCode` (after an
+   * out-of-memory kill when `oom`); the restart policy brings it back when `restarts`, as Docker does
+   * for a crash but not for `docker kill`.
+   */
+  crash(username: string, exitCode: number, options: { oom?: boolean; restarts?: boolean } = {}): void {
+    const container = this.containers.get(username);
+    if (!container) return;
+    if (options.oom) this.emit(username, 'oom');
+    Object.assign(container, { status: options.restarts ? 'restarting' : 'exited', exitCode, oomKilled: options.oom ?? false, startedAt: null, address: null });
+    this.emit(username, 'die', exitCode);
+    if (options.restarts) {
+      Object.assign(container, { status: 'running', exitCode: null, restartCount: container.restartCount + 1, startedAt: new Date(), address: { host: `mem-${username}`, port: GATEWAY_PORT } });
+      this.emit(username, 'start');
+    }
+  }
+
+  /** `docker rm -f` behind the platform's back. */
+  destroy(username: string): void {
+    if (!this.containers.has(username)) return;
+    const running = this.containers.get(username)!.status === 'running';
+    if (running) this.emit(username, 'die', 137);
+    this.emit(username, 'destroy');
+    this.containers.delete(username);
+  }
+
+  /** Tells the watchers the stream came back (events meanwhile were lost). */
+  reconnect(): void {
+    for (const watcher of this.watchers) watcher.onConnected();
+  }
+
+  watch(watcher: ContainerWatch): () => void {
+    this.watchers.add(watcher);
+    watcher.onConnected();
+    return () => this.watchers.delete(watcher);
+  }
 
   private check(): void {
     if (!this.available) throw new DriverUnavailableError('ECONNREFUSED');
@@ -81,6 +130,8 @@ export class MemoryDriver implements RuntimeDriver {
     const exitCode = this.crashingImages.get(container.image);
     if (exitCode !== undefined) Object.assign(container, { status: 'exited', exitCode, startedAt: null, address: null });
     else Object.assign(container, { status: 'running', exitCode: null, startedAt: new Date(), address: { host: `mem-${username}`, port: GATEWAY_PORT } });
+    this.emit(username, 'start');
+    if (exitCode !== undefined) this.emit(username, 'die', exitCode);
     return Promise.resolve();
   }
 
@@ -93,6 +144,9 @@ export class MemoryDriver implements RuntimeDriver {
   updateLimits(username: string, limits: RuntimeLimits): Promise<void> {
     this.check();
     const container = this.containers.get(username);
+    if (container?.status === 'running' && limits.memoryBytes < this.memoryInUseBytes) {
+      return Promise.reject(new LimitsRefusedError('failed to write to memory.limit_in_bytes: device or resource busy'));
+    }
     if (container) container.limits = limits;
     return Promise.resolve();
   }
@@ -100,7 +154,11 @@ export class MemoryDriver implements RuntimeDriver {
   stop(username: string): Promise<void> {
     this.check();
     const container = this.containers.get(username);
-    if (container) Object.assign(container, { status: 'exited', exitCode: 0, startedAt: null, address: null });
+    if (container?.status === 'running') {
+      Object.assign(container, { status: 'exited', exitCode: 143, startedAt: null, address: null });
+      // Delivered a moment later, as Docker's stream does: after the stop call has returned.
+      setImmediate(() => this.emit(username, 'die', 143));
+    }
     return Promise.resolve();
   }
 

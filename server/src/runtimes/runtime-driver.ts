@@ -18,8 +18,12 @@
  * Everything the driver made carries labels naming the platform, the user and the image, so a fresh
  * control plane adopts existing runtimes with list() instead of trusting its database alone.
  *
+ * What happens to containers behind the platform's back (killed, removed, out of memory, restarted by
+ * their restart policy) reaches the service through watch(), Docker's own event stream.
+ *
  * Errors: DriverUnavailableError when the container engine does not answer (the API turns it into 503);
- * other failures are thrown as they come, with the engine's message.
+ * LimitsRefusedError when the engine will not apply new limits; other failures are thrown as they come,
+ * with the engine's message.
  */
 import type { Readable, Writable } from 'node:stream';
 
@@ -40,7 +44,10 @@ export interface RuntimeContainer {
   health: 'starting' | 'healthy' | 'unhealthy' | 'none';
   /** Where the gateway listens, reachable from the control plane. */
   address: { host: string; port: number } | null;
-  /** Hash of the spec it was created from: a different spec means recreate. */
+  /**
+   * Hash of the spec it was created from: a different spec means recreate. '' when the driver made it
+   * under an older layout of its own (a Docker runtime without its egress network), so it is made again.
+   */
   specHash: string;
 }
 
@@ -99,6 +106,38 @@ export class DriverUnavailableError extends Error {
   }
 }
 
+/** The engine refused new limits for a container (e.g. a memory limit below what it uses now). */
+export class LimitsRefusedError extends Error {
+  constructor(readonly reason: string) {
+    super(`the container engine refused the new limits: ${reason}`);
+    this.name = 'LimitsRefusedError';
+  }
+}
+
+/**
+ * Something that happened to a runtime container, as the engine tells it:
+ *  - 'start'    its process started (by us, or by the restart policy after a crash)
+ *  - 'die'      its process ended, by itself, by a kill, or by a stop (ours or anyone's); exitCode says how
+ *  - 'oom'      the kernel killed a process in it for lack of memory (a 'die' follows when it was the main one)
+ *  - 'destroy'  the container was removed
+ */
+export interface ContainerEvent {
+  username: string;
+  containerId: string;
+  action: 'start' | 'die' | 'oom' | 'destroy';
+  exitCode: number | null;
+  at: Date;
+}
+
+export interface ContainerWatch {
+  onEvent(event: ContainerEvent): void;
+  /**
+   * The stream is (re)connected. Events while it was down are lost, so this is the moment to
+   * compare what the platform believes with what the engine runs.
+   */
+  onConnected(): void;
+}
+
 /** The user's subnet is already used by some other network on the host: pick another one. */
 export class SubnetTakenError extends Error {
   constructor(readonly subnetIndex: number) {
@@ -115,7 +154,8 @@ export interface RuntimeDriver {
   list(): Promise<RuntimeContainer[]>;
   /**
    * Makes the network and volume when missing, then the container (not started). The container must not
-   * exist. Throws SubnetTakenError when the user's subnet overlaps a network the platform does not own.
+   * exist. A user network an older version made differently is replaced. Throws SubnetTakenError when the
+   * user's subnet overlaps a network the platform does not own.
    */
   create(spec: RuntimeSpec): Promise<RuntimeContainer>;
   /** Starting a running container is not an error. The subnet index lets the driver re-join shared peers. */
@@ -123,10 +163,15 @@ export interface RuntimeDriver {
   /**
    * Joins the shared peers (the control plane when it runs in a container) to the user's network at
    * their fixed addresses; peers already there are left alone. A recreated control plane container
-   * has lost its memberships, and runtimes that kept running need it back.
+   * has lost its memberships, and runtimes that kept running need it back. Joining never changes a
+   * peer's default route or published ports; a network that could (an older version's) is not joined:
+   * that fails until the runtime is made again.
    */
   connectPeers(username: string, subnetIndex: number): Promise<void>;
-  /** Applies limits to the existing container at once, running or not; no container is not an error. */
+  /**
+   * Applies limits to the existing container at once, running or not; no container is not an error.
+   * Throws LimitsRefusedError when the engine refuses them; the container keeps its old limits then.
+   */
   updateLimits(username: string, limits: RuntimeLimits): Promise<void>;
   /** Stops gracefully within `graceSeconds`; stopping a stopped or missing container is not an error. */
   stop(username: string, graceSeconds: number): Promise<void>;
@@ -140,4 +185,9 @@ export interface RuntimeDriver {
   usage(username: string): Promise<RuntimeUsage | null>;
   /** Runs a command in the running container; a container that is not running is an error (409). */
   exec(username: string, command: string[], options: ExecOptions): Promise<ExecProcess>;
+  /**
+   * Follows the engine's events for this platform's runtime containers until the returned function
+   * is called, reconnecting by itself when the engine goes away and comes back.
+   */
+  watch(watcher: ContainerWatch): () => void;
 }

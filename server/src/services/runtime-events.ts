@@ -12,7 +12,11 @@ export type RuntimeStep =
   | 'stopping'
   | 'stopped'
   | 'rolling back'
-  | 'failed';
+  | 'failed'
+  /** It crashed behind the platform's back and its restart policy is bringing it back. */
+  | 'crashed'
+  /** Something happened to it that the user should know (a process killed for lack of memory). */
+  | 'notice';
 
 export interface RuntimeEvent {
   username: string;

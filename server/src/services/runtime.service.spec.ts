@@ -139,7 +139,8 @@ describe('RuntimeService with the in-memory driver', () => {
     const id = driver.containers.get('alice')!.id;
     await runtimes.setLimits(CLI_CONTEXT, alice, { memoryMb: 1024, cpus: 0.5 });
     expect(driver.containers.get('alice')).toMatchObject({ id, status: 'running', limits: { memoryBytes: 1024 * 2 ** 20, nanoCpus: 5e8 } });
-    expect((await runtimes.status(alice)).usage?.memoryLimitBytes).toBe(1024 * 2 ** 20);
+    // Usage comes from the background sampler: the first read asks for it, a later one has it.
+    await waitFor(async () => (await runtimes.status(alice)).usage?.memoryLimitBytes === 1024 * 2 ** 20);
     await runtimes.stop(CLI_CONTEXT, alice);
     // Back to the default while stopped: the same container takes it when it starts.
     await runtimes.setLimits(CLI_CONTEXT, alice, { memoryMb: null });
@@ -185,16 +186,115 @@ describe('RuntimeService with the in-memory driver', () => {
     await waitFor(async () => (await runtimes.status(alice)).state === 'running');
   });
 
-  it('reports a runtime that keeps crashing after it came up as an error that names the cause', async () => {
+  describe('behind the platform\'s back', () => {
+    let runtimes: RuntimeService;
+    beforeEach(async () => {
+      runtimes = service();
+      runtimes.watch();
+      await runtimes.start(CLI_CONTEXT, alice);
+    });
+    afterEach(() => runtimes.close());
+
+    it('records a runtime killed from outside as stopped, with the cause, and wakes it on the next visit', async () => {
+      const seen: RuntimeEvent[] = [];
+      events.subscribe('alice', (event) => seen.push(event));
+      driver.crash('alice', 137);
+      await runtimes.watcher.settled();
+      const view = await runtimes.status(alice);
+      expect(view.state).toBe('stopped');
+      expect(view.lastExit).toMatchObject({ cause: 'killed', outcome: 'stopped', exitCode: 137, signal: 'SIGKILL' });
+      expect(view.notice).toMatch(/killed \(SIGKILL\).*starts it again/);
+      expect(seen.at(-1)).toMatchObject({ step: 'stopped', message: view.notice });
+      // The proxy's check no longer trusts a stale "running": the visit starts it again.
+      expect(await runtimes.access(CLI_CONTEXT, alice)).toBe('starting');
+      await waitFor(async () => (await runtimes.status(alice)).state === 'running');
+      expect((await runtimes.status(alice)).lastExit).toBeNull();
+    });
+
+    it('records a runtime removed from outside as absent and makes a new one on the next visit', async () => {
+      driver.destroy('alice');
+      await runtimes.watcher.settled();
+      expect(await runtimes.status(alice)).toMatchObject({ state: 'absent', lastExit: { cause: 'removed', outcome: 'removed' } });
+      expect(await runtimes.access(CLI_CONTEXT, alice)).toBe('starting');
+      await waitFor(async () => (await runtimes.status(alice)).state === 'running');
+      expect(driver.createCalls).toBe(2);
+    });
+
+    it('names an out-of-memory crash that the restart policy recovered from', async () => {
+      driver.crash('alice', 137, { oom: true, restarts: true });
+      await runtimes.watcher.settled();
+      const view = await runtimes.status(alice);
+      expect(view.state).toBe('running');
+      expect(view.lastExit).toMatchObject({ cause: 'out_of_memory', outcome: 'restarted', memoryMb: 2048, crashes: 1 });
+      expect(view.notice).toMatch(/ran out of memory \(limit 2048 MiB\)\. It was restarted automatically/);
+    });
+
+    it('stops a runtime that keeps crashing and keeps saying so, instead of flipping between error and running', async () => {
+      for (let crash = 0; crash < 3; crash += 1) driver.crash('alice', 137, { oom: true, restarts: true });
+      await runtimes.watcher.settled();
+      await waitFor(() => Promise.resolve(driver.containers.get('alice')!.status === 'exited'));
+      for (let read = 0; read < 3; read += 1) {
+        const view = await runtimes.status(alice);
+        expect(view.state).toBe('error');
+        expect(view.error?.message).toMatch(/kept crashing: it ran out of memory \(limit 2048 MiB\) \(3 times/);
+        expect(view.error?.logs).toContain('gateway of alice');
+      }
+    });
+
+    it('tells of a process killed for lack of memory while the gateway kept running', async () => {
+      jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
+      try {
+        const watcher = (driver as unknown as { watchers: Set<{ onEvent(event: unknown): void }> }).watchers;
+        for (const listener of watcher) listener.onEvent({ username: 'alice', containerId: driver.containers.get('alice')!.id, action: 'oom', exitCode: null, at: new Date() });
+        await jest.advanceTimersByTimeAsync(3_000);
+      } finally {
+        jest.useRealTimers();
+      }
+      await runtimes.watcher.settled();
+      const view = await runtimes.status(alice);
+      expect(view.state).toBe('running');
+      expect(view.lastExit).toMatchObject({ cause: 'out_of_memory', outcome: 'survived' });
+      expect(view.notice).toMatch(/killed for lack of memory/);
+    });
+
+    it('leaves its own stops and recreates alone', async () => {
+      await runtimes.stop(CLI_CONTEXT, alice);
+      await new Promise((resolve) => setImmediate(resolve));
+      await runtimes.watcher.settled();
+      expect(await runtimes.status(alice)).toMatchObject({ state: 'stopped', lastExit: null, notice: null });
+    });
+
+    it('makes up for events it missed when its stream comes back', async () => {
+      Object.assign(driver.containers.get('alice')!, { status: 'exited', exitCode: 139, address: null });
+      driver.reconnect();
+      await waitFor(async () => (await runtimes.status(alice)).lastExit !== null);
+      expect(await runtimes.status(alice)).toMatchObject({ state: 'stopped', lastExit: { cause: 'signal', signal: 'SIGSEGV' } });
+      expect(await runtimes.access(CLI_CONTEXT, alice)).toBe('starting');
+    });
+  });
+
+  it('refuses limits Docker will not apply with a 409 that says why, and keeps the old ones', async () => {
     const runtimes = service();
     await runtimes.start(CLI_CONTEXT, alice);
-    // One restart is a recovered crash (a killed gateway comes back): still running.
-    Object.assign(driver.containers.get('alice')!, { restartCount: 1, health: 'healthy' });
-    expect((await runtimes.status(alice)).state).toBe('running');
-    Object.assign(driver.containers.get('alice')!, { restartCount: 4, health: 'starting', oomKilled: true, status: 'restarting' });
+    driver.memoryInUseBytes = 900 * 2 ** 20;
+    await expect(runtimes.setLimits(CLI_CONTEXT, alice, { memoryMb: 512 })).rejects.toMatchObject({
+      status: 409,
+      code: 'limits_refused',
+      message: expect.stringMatching(/using more than 512 MiB of memory right now.*old limits are kept/),
+    });
+    expect((await runtimes.status(alice)).limits).toEqual({ memoryMb: 2048, cpus: 2, custom: false });
+    expect(driver.containers.get('alice')!.limits.memoryBytes).toBe(2048 * 2 ** 20);
+  });
+
+  it('answers a state read without waiting for Docker\'s stats', async () => {
+    const runtimes = service();
+    await runtimes.start(CLI_CONTEXT, alice);
+    driver.usage = () => new Promise((resolve) => setTimeout(() => resolve({ memoryBytes: 1, memoryLimitBytes: 2, cpuPercent: 0 }), 2_000));
+    const began = Date.now();
     const view = await runtimes.status(alice);
-    expect(view.state).toBe('error');
-    expect(view.error?.message).toMatch(/keeps running out of memory \(restarted 4 times\)/);
+    expect(Date.now() - began).toBeLessThan(500);
+    expect(view.state).toBe('running');
+    runtimes.close();
   });
 
   it('writes activity at most once a minute per user', () => {

@@ -1,25 +1,32 @@
 /**
- * The runtime manager's use cases: start, stop, restart, remove and report on
- * each user's OpenClaw runtime. Operations for one user run one at a time
- * (KeyedLock). "running" is only ever reported after the gateway's /healthz
- * said ok; every other state is read from Docker and the database together, so
- * a restarted control plane agrees with what Docker really runs.
+ * The runtime manager's use cases: start, stop, restart, remove and limit each user's OpenClaw
+ * runtime, and wake it for a visit or a file call. Operations for one user run one at a time
+ * (KeyedLock). Its parts live beside it: runtime-status.ts reads the state (never waiting for
+ * Docker's stats: runtime-usage-sampler.ts), runtime-activity.ts tracks use for the idle stop,
+ * runtime-watcher.ts follows what happens to runtimes behind the platform's back.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { AppError, ServiceUnavailableError } from '../errors/app-error';
-import type { RuntimeRecord, RuntimeRepository, RuntimeState } from '../repositories/runtime.repository';
+import type { RuntimeRecord, RuntimeRepository } from '../repositories/runtime.repository';
 import type { HealthProbe } from '../runtimes/health-probe';
 import { redactingStream } from '../runtimes/log-redaction';
 import { PLATFORM_CONFIG_ENV, platformOpenClawConfig } from '../runtimes/openclaw-config';
-import { DriverUnavailableError, SubnetTakenError, type RuntimeContainer, type RuntimeDriver, type RuntimeLimits, type RuntimeUsage } from '../runtimes/runtime-driver';
+import { DriverUnavailableError, LimitsRefusedError, SubnetTakenError, type RuntimeContainer, type RuntimeDriver, type RuntimeLimits } from '../runtimes/runtime-driver';
 import { runtimeNames, subnetCapacity, subnetPlan } from '../runtimes/runtime-names';
 import { routingLabels } from '../runtimes/routing-labels';
 import type { AuditService } from './audit.service';
 import type { RuntimeRemoval } from './user.service';
 import { KeyedLock } from './keyed-lock';
 import { PLATFORM_CONTEXT, type RequestContext } from './request-context';
+import { RuntimeActivity } from './runtime-activity';
 import type { RuntimeEvents, RuntimeStep } from './runtime-events';
+import { causeInWords, describeExit } from './runtime-exit';
+import { limitsOf, RuntimeStatusReader, type RuntimeOwner, type RuntimeView } from './runtime-status';
+import { RuntimeUsageSampler, type UsageSamplerOptions } from './runtime-usage-sampler';
+import { RuntimeWatcher } from './runtime-watcher';
+
+export type { RuntimeOwner, RuntimeView } from './runtime-status';
 
 export interface RuntimeSettings {
   image: string;
@@ -33,27 +40,10 @@ export interface RuntimeSettings {
   modelBaseUrl: string;
 }
 
-export interface RuntimeOwner {
-  id: number;
-  username: string;
-}
-
-export interface RuntimeView {
-  username: string;
-  state: RuntimeState;
-  image: string | null;
-  startedAt: Date | null;
-  usage: RuntimeUsage | null;
-  limits: { memoryMb: number; cpus: number; custom: boolean };
-  lastActivityAt: Date | null;
-  error: { message: string; logs: string } | null;
-  /** Something the user should know that is not an error, e.g. an upgrade that was rolled back. */
-  notice: string | null;
-}
-
 const STOP_GRACE_SECONDS = 10;
 const HEALTH_POLL_MS = 250;
 const ERROR_LOG_LINES = 40;
+const CONTAINER_POLL_MS = 200;
 
 export class RuntimeStartError extends AppError {
   constructor(message: string, detail: string) {
@@ -65,26 +55,23 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-const ACTIVITY_WRITE_INTERVAL_MS = 60_000;
-/** Restarts by the restart policy since the last start (Docker counts from 0 at each start) that mean a loop. */
-const CRASH_LOOP_RESTARTS = 3;
-
-/** Why a container the restart policy keeps bringing back is failing, or null when it is not looping. */
-function crashLoopCause(container: RuntimeContainer): string | null {
-  if (container.restartCount < CRASH_LOOP_RESTARTS || container.health === 'healthy') return null;
-  if (container.status !== 'running' && container.status !== 'restarting') return null;
-  if (container.oomKilled) return 'it keeps running out of memory';
-  return container.exitCode ? `its process keeps exiting with code ${container.exitCode}` : 'its process keeps exiting';
-}
-const CONTAINER_POLL_MS = 200;
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Docker's refusal of new limits, in words; the old limits stay as they were. */
+function limitsRefusal(reason: string, memoryMb: number): string {
+  const why = /memory\.limit_in_bytes|device or resource busy/i.test(reason)
+    ? `the runtime is using more than ${memoryMb} MiB of memory right now. Stop it first, or choose a higher limit`
+    : `Docker said: ${reason}`;
+  return `The new limits were not applied: ${why}. The old limits are kept.`;
+}
 
 export class RuntimeService implements RuntimeRemoval {
   private readonly lock = new KeyedLock();
-  private readonly activityNoted = new Map<number, number>();
-  /** Work in progress inside a runtime (a file transfer), by user id: the idle stop leaves it alone. */
-  private readonly workInProgress = new Map<number, number>();
+  private readonly activity: RuntimeActivity;
+  private readonly usage: RuntimeUsageSampler;
+  private readonly reader: RuntimeStatusReader;
+  /** Follows Docker's events once watch() is called (the platform does; unit tests may). */
+  readonly watcher: RuntimeWatcher;
 
   constructor(
     private readonly driver: RuntimeDriver,
@@ -93,7 +80,26 @@ export class RuntimeService implements RuntimeRemoval {
     private readonly events: RuntimeEvents,
     private readonly probe: HealthProbe,
     private readonly settings: RuntimeSettings,
-  ) {}
+    usageOptions: Partial<UsageSamplerOptions> = {},
+  ) {
+    this.activity = new RuntimeActivity(runtimes);
+    this.usage = new RuntimeUsageSampler(driver, usageOptions);
+    this.reader = new RuntimeStatusReader(driver, runtimes, this.lock, probe, this.usage, settings);
+    this.watcher = new RuntimeWatcher(driver, runtimes, this.lock, this.reader, events, audit, settings, {
+      halt: (username) => this.lock.run(username, () => this.driver.stop(username, 1)),
+      lastLogs: (username) => this.lastLogs(username),
+    });
+  }
+
+  /** Starts following what happens to runtimes behind the platform's back. */
+  watch(onError?: (error: unknown) => void): void {
+    this.watcher.begin(onError);
+  }
+
+  close(): void {
+    this.watcher.end();
+    this.usage.close();
+  }
 
   /** Docker must answer before anything else is tried; a clear 503 beats a stack trace. */
   private async guard<T>(work: () => Promise<T>): Promise<T> {
@@ -107,50 +113,12 @@ export class RuntimeService implements RuntimeRemoval {
     }
   }
 
-  async status(owner: RuntimeOwner): Promise<RuntimeView> {
-    return this.guard(async () => {
-      const row = this.runtimes.find(owner.id);
-      const container = await this.driver.find(owner.username);
-      const crash = container && !this.lock.isBusy(owner.username) ? crashLoopCause(container) : null;
-      if (crash) {
-        // It passed its health check once, then kept dying: "starting" forever would tell nobody anything.
-        const message = `The runtime keeps crashing: ${crash} (restarted ${container!.restartCount} times). Restart it, or ask an admin to raise its limits.`;
-        return { ...this.view(owner, row, container, 'error', null), error: { message, logs: await this.lastLogs(owner.username) } };
-      }
-      const state = await this.currentState(owner, row, container);
-      const usage = container?.status === 'running' ? await this.driver.usage(owner.username) : null;
-      return this.view(owner, row, container, state, usage);
-    });
-  }
-
-  private async currentState(owner: RuntimeOwner, row: RuntimeRecord | undefined, container: RuntimeContainer | null): Promise<RuntimeState> {
-    const busy = this.lock.isBusy(owner.username);
-    if (busy && row && ['creating', 'starting', 'stopping'].includes(row.state)) return row.state;
-    if (row?.state === 'error') return 'error';
-    if (!container) return 'absent';
-    if (container.status === 'exited' || container.status === 'created') return 'stopped';
-    if (container.status === 'restarting' || !container.address) return 'starting';
-    // Our own probe, or Docker's recent verdict when a busy host makes our probe time out.
-    return container.health === 'healthy' || (await this.probe(container.address)) ? 'running' : 'starting';
-  }
-
-  private view(owner: RuntimeOwner, row: RuntimeRecord | undefined, container: RuntimeContainer | null, state: RuntimeState, usage: RuntimeUsage | null): RuntimeView {
-    const limits = this.limitsOf(row);
-    return {
-      username: owner.username,
-      state,
-      image: container?.image ?? row?.image ?? null,
-      startedAt: state === 'running' || state === 'starting' ? (container?.startedAt ?? null) : null,
-      usage,
-      limits: { memoryMb: limits.memoryMb, cpus: limits.cpus, custom: row?.memoryMb != null || row?.cpus != null },
-      lastActivityAt: row?.lastActivityAt ?? null,
-      error: state === 'error' && row?.errorMessage ? { message: row.errorMessage, logs: row.errorLogs ?? '' } : null,
-      notice: state !== 'error' ? (row?.errorMessage ?? null) : null,
-    };
+  status(owner: RuntimeOwner): Promise<RuntimeView> {
+    return this.guard(() => this.reader.status(owner));
   }
 
   private limitsOf(row: RuntimeRecord | undefined) {
-    return { memoryMb: row?.memoryMb ?? this.settings.memoryMb, cpus: row?.cpus ?? this.settings.cpus };
+    return limitsOf(row, this.settings);
   }
 
   start(context: RequestContext, owner: RuntimeOwner): Promise<RuntimeView> {
@@ -167,7 +135,7 @@ export class RuntimeService implements RuntimeRemoval {
         const previous = row.image && row.image !== target ? row.image : null;
         try {
           await this.bringUp(owner, row, target, step);
-          this.runtimes.update(owner.id, { state: 'running', image: target, previousImage: previous, errorMessage: null, errorLogs: null, startedAt: new Date(), lastActivityAt: new Date() });
+          this.runtimes.update(owner.id, { state: 'running', image: target, previousImage: previous, errorMessage: null, errorLogs: null, lastExit: null, startedAt: new Date(), lastActivityAt: new Date() });
           this.audit.record(context, previous ? 'runtime.upgrade' : 'runtime.start', owner.username, 'success', previous ? { from: previous, to: target } : undefined);
         } catch (error) {
           if (error instanceof DriverUnavailableError || !previous) return this.fail(context, owner, error, step, 'runtime.start');
@@ -188,7 +156,8 @@ export class RuntimeService implements RuntimeRemoval {
         // No usage yet: Docker 20.10 answers stats only on its once-a-second tick, which would hold
         // every start's answer for up to a second (bench/runtime.bench.mjs); the next status has it.
         const container = await this.driver.find(owner.username);
-        return this.view(owner, this.runtimes.find(owner.id), container, 'running', null);
+        if (container) this.reader.noteHealthy(container);
+        return this.reader.view(owner, this.runtimes.find(owner.id), container, 'running', null);
       }),
     );
   }
@@ -286,12 +255,11 @@ export class RuntimeService implements RuntimeRemoval {
         const stopped = await this.driver.find(owner.username);
         // The code is known when we saw it down; our own stop's code (SIGTERM) says nothing about the crash.
         const exitCode = container.exitCode;
+        const oomKilled = container.oomKilled || (stopped?.oomKilled ?? false);
         const cause =
-          container.oomKilled || stopped?.oomKilled
-            ? 'it ran out of memory'
-            : exitCode !== null && exitCode !== 0
-              ? `its process exited with code ${exitCode}`
-              : 'its process kept exiting and being restarted';
+          oomKilled || (exitCode !== null && exitCode !== 0)
+            ? causeInWords({ ...describeExit({ exitCode, oomKilled }), memoryMb: this.limitsOf(this.runtimes.find(owner.id)).memoryMb })
+            : 'its process kept exiting and being restarted';
         throw new RuntimeStartError(`The runtime stopped while starting: ${cause}.`, logs);
       }
       if (container.status === 'running' && container.address && (await this.probe(container.address))) return container;
@@ -322,7 +290,8 @@ export class RuntimeService implements RuntimeRemoval {
         if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { state: 'stopping' });
         step('stopping');
         await this.driver.stop(owner.username, STOP_GRACE_SECONDS);
-        if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { state: 'stopped', errorMessage: null, errorLogs: null });
+        if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { state: 'stopped', errorMessage: null, errorLogs: null, lastExit: null });
+        this.reader.forgetHealth(owner.username);
         step('stopped');
         this.audit.record(context, 'runtime.stop', owner.username, 'success', reason === 'idle' ? { reason } : undefined);
         return this.status(owner);
@@ -341,7 +310,8 @@ export class RuntimeService implements RuntimeRemoval {
       this.lock.run(owner.username, async () => {
         await this.driver.remove(owner.username, { purgeVolume: purge });
         if (purge) this.runtimes.delete(owner.id);
-        else if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { state: 'absent', containerId: null, tokenHash: null, errorMessage: null, errorLogs: null });
+        else if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { state: 'absent', containerId: null, tokenHash: null, errorMessage: null, errorLogs: null, lastExit: null });
+        this.reader.forgetHealth(owner.username);
         this.audit.record(context, 'runtime.delete', owner.username, 'success', { purge });
       }),
     );
@@ -369,7 +339,13 @@ export class RuntimeService implements RuntimeRemoval {
           ...(limits.memoryMb !== undefined && { memoryMb: limits.memoryMb }),
           ...(limits.cpus !== undefined && { cpus: limits.cpus }),
         };
-        await this.driver.updateLimits(owner.username, this.driverLimits(wanted));
+        try {
+          await this.driver.updateLimits(owner.username, this.driverLimits(wanted));
+        } catch (error) {
+          if (!(error instanceof LimitsRefusedError)) throw error;
+          this.audit.record(context, 'runtime.limits', owner.username, 'failure', { ...limits, reason: error.reason });
+          throw new AppError(409, 'limits_refused', limitsRefusal(error.reason, wanted.memoryMb ?? this.settings.memoryMb), { detail: error.reason });
+        }
         const updated = this.runtimes.update(owner.id, { memoryMb: wanted.memoryMb, cpus: wanted.cpus });
         this.audit.record(context, 'runtime.limits', owner.username, 'success', limits);
         return updated!;
@@ -412,9 +388,8 @@ export class RuntimeService implements RuntimeRemoval {
    */
   async stopIdle(idleMinutes: number, now = new Date()): Promise<string[]> {
     if (idleMinutes <= 0) return [];
-    const idle = this.runtimes.listIdle(new Date(now.getTime() - idleMinutes * 60_000)).filter((owner) => !this.workInProgress.has(owner.id));
     const stopped: string[] = [];
-    for (const owner of idle) {
+    for (const owner of this.activity.idleSince(idleMinutes, now)) {
       try {
         await this.stop(PLATFORM_CONTEXT, owner, 'idle');
         stopped.push(owner.username);
@@ -431,30 +406,24 @@ export class RuntimeService implements RuntimeRemoval {
    * release more than once is harmless.
    */
   holdForWork(owner: RuntimeOwner): () => void {
-    this.workInProgress.set(owner.id, (this.workInProgress.get(owner.id) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.workInProgress.get(owner.id) ?? 1) - 1;
-      if (left > 0) this.workInProgress.set(owner.id, left);
-      else this.workInProgress.delete(owner.id);
-    };
+    return this.activity.hold(owner);
   }
 
   recordActivity(owner: RuntimeOwner, now = new Date()): void {
-    // Every proxied request and model call lands here: write at most once a minute per user.
-    const last = this.activityNoted.get(owner.id) ?? 0;
-    if (now.getTime() - last < ACTIVITY_WRITE_INTERVAL_MS) return;
-    this.activityNoted.set(owner.id, now.getTime());
-    if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { lastActivityAt: now });
+    this.activity.record(owner, now);
+  }
+
+  /** Corrects runtimes the database calls running that Docker no longer runs (missed events). */
+  reconcile(): Promise<string[]> {
+    return this.guard(() => this.watcher.reconcile());
   }
 
   /**
    * The user is reaching their runtime through the proxy. A running one counts the request as use;
    * any other is started in the background (the counterpart of the idle stop) and the caller is told
    * to wait. Asked on every proxied request, so a runtime the database calls running is trusted
-   * without asking Docker.
+   * without asking Docker: the watcher corrects the database the moment Docker reports a runtime
+   * killed, removed or crashed, so that trust holds however the runtime went away.
    */
   async access(context: RequestContext, owner: RuntimeOwner): Promise<'ready' | 'starting'> {
     const ready = () => {

@@ -9,7 +9,10 @@ import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
 import {
   DriverUnavailableError,
+  LimitsRefusedError,
   SubnetTakenError,
+  type ContainerEvent,
+  type ContainerWatch,
   type ContainerStatus,
   type ExecOptions,
   type ExecProcess,
@@ -243,16 +246,24 @@ export class DockerDriver implements RuntimeDriver {
 
   async updateLimits(username: string, limits: RuntimeLimits): Promise<void> {
     // Docker changes the cgroup of a running container in place: no restart, nothing lost.
-    await tolerate(
-      () =>
-        this.docker.getContainer(this.names(username).container).update({
-          Memory: limits.memoryBytes,
-          MemorySwap: limits.memoryBytes,
-          NanoCpus: limits.nanoCpus,
-          PidsLimit: limits.pidsLimit,
-        }),
-      404,
-    );
+    try {
+      await tolerate(
+        () =>
+          this.docker.getContainer(this.names(username).container).update({
+            Memory: limits.memoryBytes,
+            MemorySwap: limits.memoryBytes,
+            NanoCpus: limits.nanoCpus,
+            PidsLimit: limits.pidsLimit,
+          }),
+        404,
+      );
+    } catch (error) {
+      if (error instanceof DriverUnavailableError || statusCode(error) === undefined) throw error;
+      // The engine said no (the kernel refuses a memory limit under what the container uses now,
+      // and Docker passes that on as a 500): its reason, without dockerode's "(HTTP code ...)" wrapping.
+      const json = (error as { json?: { message?: string } }).json;
+      throw new LimitsRefusedError(json?.message ?? (error as Error).message);
+    }
   }
 
   async stop(username: string, graceSeconds: number): Promise<void> {
@@ -385,4 +396,78 @@ export class DockerDriver implements RuntimeDriver {
       },
     };
   }
+
+  watch(watcher: ContainerWatch): () => void {
+    let closed = false;
+    let current: NodeJS.ReadableStream | null = null;
+    let retry: NodeJS.Timeout | null = null;
+    let backoffMs = WATCH_RETRY_MIN_MS;
+    const again = () => {
+      current = null;
+      if (closed || retry) return;
+      retry = setTimeout(() => {
+        retry = null;
+        backoffMs = Math.min(backoffMs * 2, WATCH_RETRY_MAX_MS);
+        open();
+      }, backoffMs);
+      retry.unref();
+    };
+    const open = () => {
+      const filters = { type: ['container'], event: [...WATCHED_ACTIONS], label: [`${LABELS.platform}=${this.options.prefix}`, `${LABELS.role}=runtime`] };
+      this.docker.getEvents({ filters: JSON.stringify(filters) } as Docker.GetEventsOptions).then(
+        (stream) => {
+          if (closed) return void (stream as Readable).destroy();
+          current = stream;
+          backoffMs = WATCH_RETRY_MIN_MS;
+          watcher.onConnected();
+          let pending = '';
+          stream.on('data', (chunk: Buffer) => {
+            pending += chunk.toString('utf8');
+            let newline: number;
+            while ((newline = pending.indexOf('\n')) >= 0) {
+              const line = pending.slice(0, newline).trim();
+              pending = pending.slice(newline + 1);
+              const event = line ? toContainerEvent(line) : null;
+              if (event) watcher.onEvent(event);
+            }
+          });
+          stream.on('error', () => undefined);
+          stream.on('close', again);
+          stream.on('end', again);
+        },
+        () => again(),
+      );
+    };
+    open();
+    return () => {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      (current as Readable | null)?.destroy();
+    };
+  }
+}
+
+const WATCHED_ACTIONS = ['start', 'die', 'oom', 'destroy'] as const;
+const WATCH_RETRY_MIN_MS = 1_000;
+const WATCH_RETRY_MAX_MS = 30_000;
+
+/** One line of Docker's event stream, or null for anything that is not a runtime event we follow. */
+function toContainerEvent(line: string): ContainerEvent | null {
+  let raw: { Action?: string; Actor?: { ID?: string; Attributes?: Record<string, string> }; timeNano?: number; time?: number };
+  try {
+    raw = JSON.parse(line) as typeof raw;
+  } catch {
+    return null;
+  }
+  const action = WATCHED_ACTIONS.find((name) => name === raw.Action);
+  const username = raw.Actor?.Attributes?.[LABELS.user];
+  if (!action || !username || !raw.Actor?.ID) return null;
+  const exitCode = raw.Actor.Attributes?.exitCode;
+  return {
+    username,
+    containerId: raw.Actor.ID,
+    action,
+    exitCode: exitCode === undefined ? null : Number(exitCode),
+    at: raw.timeNano ? new Date(raw.timeNano / 1e6) : raw.time ? new Date(raw.time * 1000) : new Date(),
+  };
 }

@@ -1,0 +1,1 @@
+ALTER TABLE `runtimes` ADD `last_exit` text;
