@@ -145,7 +145,7 @@ export class MemoryDriver implements RuntimeDriver {
     this.check();
     const container = this.containers.get(username);
     if (container?.status === 'running' && limits.memoryBytes < this.memoryInUseBytes) {
-      return Promise.reject(new LimitsRefusedError('failed to write to memory.limit_in_bytes: device or resource busy'));
+      return Promise.reject(new LimitsRefusedError(`unable to set memory limit to ${limits.memoryBytes} (current usage: ${this.memoryInUseBytes}, peak usage: ${this.memoryInUseBytes})`));
     }
     if (container) container.limits = limits;
     return Promise.resolve();

@@ -280,7 +280,7 @@ describe('RuntimeService with the in-memory driver', () => {
     await expect(runtimes.setLimits(CLI_CONTEXT, alice, { memoryMb: 512 })).rejects.toMatchObject({
       status: 409,
       code: 'limits_refused',
-      message: expect.stringMatching(/using more than 512 MiB of memory right now.*old limits are kept/),
+      message: expect.stringMatching(/using 900 MiB of memory right now, more than 512 MiB.*old limits are kept/),
     });
     expect((await runtimes.status(alice)).limits).toEqual({ memoryMb: 2048, cpus: 2, custom: false });
     expect(driver.containers.get('alice')!.limits.memoryBytes).toBe(2048 * 2 ** 20);

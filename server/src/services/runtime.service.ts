@@ -59,9 +59,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Docker's refusal of new limits, in words; the old limits stay as they were. */
 function limitsRefusal(reason: string, memoryMb: number): string {
-  const why = /memory\.limit_in_bytes|device or resource busy/i.test(reason)
-    ? `the runtime is using more than ${memoryMb} MiB of memory right now. Stop it first, or choose a higher limit`
-    : `Docker said: ${reason}`;
+  // runc: "unable to set memory limit to N (current usage: M, ...)"; older kernels/runc: EBUSY on the cgroup file.
+  const inUse = /current usage: (\d+)/.exec(reason);
+  const why = inUse
+    ? `the runtime is using ${Math.ceil(Number(inUse[1]) / 2 ** 20)} MiB of memory right now, more than ${memoryMb} MiB. Stop it first, or choose a higher limit`
+    : /memory limit|memory\.limit_in_bytes|device or resource busy/i.test(reason)
+      ? `the runtime is using more than ${memoryMb} MiB of memory right now. Stop it first, or choose a higher limit`
+      : `Docker said: ${reason.trim()}`;
   return `The new limits were not applied: ${why}. The old limits are kept.`;
 }
 
