@@ -16,8 +16,11 @@ import type { Runtime, RuntimeState, RuntimeStepEvent } from './api/types';
 
 export type RuntimeAction = 'start' | 'stop' | 'restart';
 
-/** Steps after which the operation is over and the full state is worth re-reading. */
-const FINAL_STEPS = new Set(['ready', 'stopped', 'failed']);
+/**
+ * Steps after which the operation is over and the full state is worth re-reading; 'crashed' and
+ * 'notice' come from the platform noticing something done behind its back (the state tells what).
+ */
+const FINAL_STEPS = new Set(['ready', 'stopped', 'failed', 'crashed', 'notice']);
 
 /** What a step says about the state meanwhile (null: re-read it instead). */
 const STEP_STATE: Record<string, RuntimeState> = {
@@ -25,6 +28,7 @@ const STEP_STATE: Record<string, RuntimeState> = {
   starting: 'starting',
   'waiting for health': 'starting',
   'rolling back': 'starting',
+  crashed: 'starting',
   stopping: 'stopping',
   stopped: 'stopped',
   ready: 'running',

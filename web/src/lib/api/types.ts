@@ -79,12 +79,29 @@ export interface Runtime {
   error: { message: string; logs?: string } | null;
   /** Something to know that is not an error (e.g. an upgrade that was rolled back). */
   notice: string | null;
+  /** How it last ended without the platform asking (crash, kill, out of memory, removal). */
+  lastExit: RuntimeExit | null;
+}
+
+export type RuntimeExitCause = 'out_of_memory' | 'killed' | 'signal' | 'exit_code' | 'removed';
+
+/** What happened to a runtime behind the platform's back, and what was done about it. */
+export interface RuntimeExit {
+  /** ISO 8601. */
+  at: string;
+  cause: RuntimeExitCause;
+  /** restarted: by Docker's restart policy; stopped: stays down; halted: kept crashing, stopped by the platform; removed: container gone; survived: a process was killed, the gateway kept running. */
+  outcome: 'restarted' | 'stopped' | 'halted' | 'removed' | 'survived';
+  exitCode: number | null;
+  signal: string | null;
+  memoryMb: number | null;
+  crashes: number;
 }
 
 /** One step of a start, stop or restart, from GET /api/runtime/events (`event: step`). */
 export interface RuntimeStepEvent {
   username: string;
-  /** 'creating container' | 'starting' | 'waiting for health' | 'ready' | 'stopping' | 'stopped' | 'rolling back' | 'failed' */
+  /** 'creating container' | 'starting' | 'waiting for health' | 'ready' | 'stopping' | 'stopped' | 'rolling back' | 'failed' | 'crashed' | 'notice' */
   step: string;
   /** ISO 8601, server clock. */
   at: string;
