@@ -1,32 +1,31 @@
 /**
  * The runtime manager's use cases: start, stop, restart, remove and limit each user's OpenClaw
  * runtime, and wake it for a visit or a file call. Operations for one user run one at a time
- * (KeyedLock). Its parts live beside it: runtime-status.ts reads the state (never waiting for
- * Docker's stats: runtime-usage-sampler.ts), runtime-activity.ts tracks use for the idle stop,
- * runtime-watcher.ts follows what happens to runtimes behind the platform's back.
+ * (KeyedLock). Its parts live beside it: runtime-bring-up.ts makes a container and waits for
+ * its health, runtime-status.ts reads the state (never waiting for Docker's stats:
+ * runtime-usage-sampler.ts), runtime-activity.ts tracks use for the idle stop, runtime-watcher.ts
+ * follows what happens to runtimes behind the platform's back.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { AppError, ServiceUnavailableError } from '../errors/app-error';
 import type { RuntimeRecord, RuntimeRepository } from '../repositories/runtime.repository';
 import type { HealthProbe } from '../runtimes/health-probe';
 import { redactingStream } from '../runtimes/log-redaction';
-import { PLATFORM_CONFIG_ENV, platformOpenClawConfig } from '../runtimes/openclaw-config';
-import { DriverUnavailableError, LimitsRefusedError, SubnetTakenError, type RuntimeContainer, type RuntimeDriver, type RuntimeLimits } from '../runtimes/runtime-driver';
-import { runtimeNames, subnetCapacity, subnetPlan } from '../runtimes/runtime-names';
-import { routingLabels } from '../runtimes/routing-labels';
+import { DriverUnavailableError, LimitsRefusedError, type RuntimeDriver } from '../runtimes/runtime-driver';
+import { runtimeNames, subnetCapacity } from '../runtimes/runtime-names';
 import type { AuditService } from './audit.service';
 import type { RuntimeRemoval } from './user.service';
 import { KeyedLock } from './keyed-lock';
 import { PLATFORM_CONTEXT, type RequestContext } from './request-context';
 import { RuntimeActivity } from './runtime-activity';
+import { RuntimeBringUp, RuntimeStartError } from './runtime-bring-up';
 import type { RuntimeEvents, RuntimeStep } from './runtime-events';
-import { causeInWords, describeExit } from './runtime-exit';
 import { limitsOf, RuntimeStatusReader, type RuntimeOwner, type RuntimeView } from './runtime-status';
 import { RuntimeUsageSampler, type UsageSamplerOptions } from './runtime-usage-sampler';
 import { RuntimeWatcher } from './runtime-watcher';
 
 export type { RuntimeOwner, RuntimeView } from './runtime-status';
+export { RuntimeStartError } from './runtime-bring-up';
 
 export interface RuntimeSettings {
   image: string;
@@ -41,19 +40,8 @@ export interface RuntimeSettings {
 }
 
 const STOP_GRACE_SECONDS = 10;
-const HEALTH_POLL_MS = 250;
-const ERROR_LOG_LINES = 40;
 const CONTAINER_POLL_MS = 200;
 
-export class RuntimeStartError extends AppError {
-  constructor(message: string, detail: string) {
-    super(502, 'runtime_failed', message, { detail });
-  }
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -74,6 +62,7 @@ export class RuntimeService implements RuntimeRemoval {
   private readonly activity: RuntimeActivity;
   private readonly usage: RuntimeUsageSampler;
   private readonly reader: RuntimeStatusReader;
+  private readonly bringer: RuntimeBringUp;
   /** Follows Docker's events once watch() is called (the platform does; unit tests may). */
   readonly watcher: RuntimeWatcher;
 
@@ -82,16 +71,17 @@ export class RuntimeService implements RuntimeRemoval {
     private readonly runtimes: RuntimeRepository,
     private readonly audit: AuditService,
     private readonly events: RuntimeEvents,
-    private readonly probe: HealthProbe,
+    probe: HealthProbe,
     private readonly settings: RuntimeSettings,
     usageOptions: Partial<UsageSamplerOptions> = {},
   ) {
     this.activity = new RuntimeActivity(runtimes);
+    this.bringer = new RuntimeBringUp(driver, runtimes, probe, settings);
     this.usage = new RuntimeUsageSampler(driver, usageOptions);
     this.reader = new RuntimeStatusReader(driver, runtimes, this.lock, probe, this.usage, settings);
     this.watcher = new RuntimeWatcher(driver, runtimes, this.lock, this.reader, events, audit, settings, {
       halt: (username) => this.lock.run(username, () => this.driver.stop(username, 1)),
-      lastLogs: (username) => this.lastLogs(username),
+      lastLogs: (username) => this.bringer.lastLogs(username),
     });
   }
 
@@ -138,7 +128,7 @@ export class RuntimeService implements RuntimeRemoval {
         const target = this.settings.image;
         const previous = row.image && row.image !== target ? row.image : null;
         try {
-          await this.bringUp(owner, row, target, step);
+          await this.bringer.bringUp(owner, row, target, step);
           this.runtimes.update(owner.id, { state: 'running', image: target, previousImage: previous, errorMessage: null, errorLogs: null, lastExit: null, startedAt: new Date(), lastActivityAt: new Date() });
           this.audit.record(context, previous ? 'runtime.upgrade' : 'runtime.start', owner.username, 'success', previous ? { from: previous, to: target } : undefined);
         } catch (error) {
@@ -147,7 +137,7 @@ export class RuntimeService implements RuntimeRemoval {
           step('rolling back', `${target} did not become healthy; going back to ${previous}`);
           try {
             await this.driver.removeContainer(owner.username);
-            await this.bringUp(owner, this.runtimes.find(owner.id) ?? row, previous, step);
+            await this.bringer.bringUp(owner, this.runtimes.find(owner.id) ?? row, previous, step);
           } catch (rollbackError) {
             return this.fail(context, owner, rollbackError, step, 'runtime.upgrade');
           }
@@ -177,112 +167,6 @@ export class RuntimeService implements RuntimeRemoval {
     this.audit.record(context, action, owner.username, 'failure', { reason: message });
     step('failed', message);
     throw error instanceof AppError ? error : new RuntimeStartError(message, logs);
-  }
-
-  /**
-   * What a runtime's container is made from. The hash leaves out the token, which changes on every
-   * create, and the limits, which Docker changes in place (driver.updateLimits) without a recreate.
-   */
-  private specFor(owner: RuntimeOwner, record: RuntimeRecord, image: string) {
-    const subnetIndex = record.subnetIndex ?? 0;
-    const plan = subnetPlan(this.settings.subnetPool, subnetIndex);
-    const configFor = (token: string) =>
-      platformOpenClawConfig({ username: owner.username, publicUrl: this.settings.publicUrl, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token });
-    const specHash = sha256(JSON.stringify({ image, subnetIndex, config: configFor('') }));
-    return { subnetIndex, configFor, specHash };
-  }
-
-  private driverLimits(record: RuntimeRecord | undefined): RuntimeLimits {
-    const limits = this.limitsOf(record);
-    return { memoryBytes: limits.memoryMb * 1024 * 1024, nanoCpus: Math.round(limits.cpus * 1e9), pidsLimit: this.settings.pidsLimit };
-  }
-
-  /** Makes the container run `image` and waits until its gateway is healthy. */
-  private async bringUp(owner: RuntimeOwner, row: RuntimeRecord, image: string, step: (name: RuntimeStep, message?: string) => void): Promise<RuntimeContainer> {
-    let record = row;
-    let container = await this.driver.find(owner.username);
-    if (container && container.specHash !== this.specFor(owner, record, image).specHash) {
-      step('stopping', 'the runtime settings or image changed: recreating its container (files are kept)');
-      await this.driver.stop(owner.username, STOP_GRACE_SECONDS);
-      await this.driver.removeContainer(owner.username);
-      container = null;
-    }
-    if (!container) {
-      this.runtimes.update(owner.id, { state: 'creating' });
-      step('creating container');
-      // Another network on the host may already use the user's /28 (another install, a VPN): move on.
-      const avoid = new Set<number>();
-      for (;;) {
-        const spec = this.specFor(owner, record, image);
-        // A fresh container gets a fresh model token; only its hash is kept.
-        const token = `ccrt_${randomBytes(32).toString('base64url')}`;
-        try {
-          container = await this.driver.create({
-            username: owner.username,
-            image,
-            subnetIndex: spec.subnetIndex,
-            limits: this.driverLimits(record),
-            env: { [PLATFORM_CONFIG_ENV]: JSON.stringify(spec.configFor(token)) },
-            labels: routingLabels(this.settings.namePrefix, owner.username),
-            specHash: spec.specHash,
-          });
-        } catch (error) {
-          if (!(error instanceof SubnetTakenError) || avoid.size >= 64) throw error;
-          avoid.add(error.subnetIndex);
-          record = this.runtimes.ensure(owner.id, subnetCapacity(this.settings.subnetPool), avoid);
-          continue;
-        }
-        this.runtimes.update(owner.id, { tokenHash: sha256(token), containerId: container.id });
-        break;
-      }
-    }
-    // Limits or defaults changed while it was stopped: the kept container takes them before it runs.
-    else await this.driver.updateLimits(owner.username, this.driverLimits(record));
-    this.runtimes.update(owner.id, { state: 'starting' });
-    step('starting');
-    await this.driver.start(owner.username, record.subnetIndex ?? 0);
-    step('waiting for health');
-    return this.waitHealthy(owner);
-  }
-
-  private async waitHealthy(owner: RuntimeOwner): Promise<RuntimeContainer> {
-    const deadline = Date.now() + this.settings.startTimeoutSeconds * 1000;
-    const restartsBefore = (await this.driver.find(owner.username))?.restartCount ?? 0;
-    for (;;) {
-      const container = await this.driver.find(owner.username);
-      if (!container) throw new RuntimeStartError('The runtime container disappeared while starting.', '');
-      // The restart policy hides a crash behind a new start: a restart during start-up is a crash.
-      if (container.status === 'exited' || container.status === 'restarting' || container.restartCount > restartsBefore) {
-        const logs = await this.lastLogs(owner.username);
-        // Stop the crash loop; the user's next start tries again.
-        await this.driver.stop(owner.username, 1);
-        const stopped = await this.driver.find(owner.username);
-        // The code is known when we saw it down; our own stop's code (SIGTERM) says nothing about the crash.
-        const exitCode = container.exitCode;
-        const oomKilled = container.oomKilled || (stopped?.oomKilled ?? false);
-        const cause =
-          oomKilled || (exitCode !== null && exitCode !== 0)
-            ? causeInWords({ ...describeExit({ exitCode, oomKilled }), memoryMb: this.limitsOf(this.runtimes.find(owner.id)).memoryMb })
-            : 'its process kept exiting and being restarted';
-        throw new RuntimeStartError(`The runtime stopped while starting: ${cause}.`, logs);
-      }
-      if (container.status === 'running' && container.address && (await this.probe(container.address))) return container;
-      if (Date.now() > deadline) {
-        throw new RuntimeStartError(`The runtime did not become healthy within ${this.settings.startTimeoutSeconds} s.`, await this.lastLogs(owner.username));
-      }
-      await sleep(HEALTH_POLL_MS);
-    }
-  }
-
-  private async lastLogs(username: string): Promise<string> {
-    try {
-      const stream = await this.driver.logs(username, { tail: ERROR_LOG_LINES, follow: false });
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream.pipe(redactingStream())) chunks.push(Buffer.from(chunk as Buffer));
-      return Buffer.concat(chunks).toString('utf8');
-    } catch {
-      return '';
-    }
   }
 
   stop(context: RequestContext, owner: RuntimeOwner, reason: 'user' | 'idle' = 'user'): Promise<RuntimeView> {
@@ -344,7 +228,7 @@ export class RuntimeService implements RuntimeRemoval {
           ...(limits.cpus !== undefined && { cpus: limits.cpus }),
         };
         try {
-          await this.driver.updateLimits(owner.username, this.driverLimits(wanted));
+          await this.driver.updateLimits(owner.username, this.bringer.driverLimits(wanted));
         } catch (error) {
           if (!(error instanceof LimitsRefusedError)) throw error;
           this.audit.record(context, 'runtime.limits', owner.username, 'failure', { ...limits, reason: error.reason });
