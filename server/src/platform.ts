@@ -24,6 +24,7 @@ import { SetupService } from './services/setup.service';
 import { UserService } from './services/user.service';
 import { RuntimeRepository } from './repositories/runtime.repository';
 import { RuntimeEvents } from './services/runtime-events';
+import { SessionEvents } from './services/session-events';
 import { FilesService } from './services/files.service';
 import { RuntimeService, type RuntimeSettings } from './services/runtime.service';
 import { DockerDriver } from './runtimes/docker/docker-driver';
@@ -59,15 +60,17 @@ export function createServices(database: DatabaseHandle, config: Config, driver:
   const hasher = new PasswordHasher();
   const audit = new AuditService(new AuditRepository(database.db));
   const runtimeEvents = new RuntimeEvents();
+  const sessionEvents = new SessionEvents();
   const runtimes = new RuntimeService(driver, new RuntimeRepository(database.db), audit, runtimeEvents, probeGatewayHealth, runtimeSettings(config));
   return {
     repositories: { users, sessions },
     audit,
     auth: new AuthService(users, hasher, audit),
-    users: new UserService(users, sessions, hasher, audit, runtimes),
+    users: new UserService(users, sessions, hasher, audit, runtimes, sessionEvents),
     setup: new SetupService(users, hasher, audit),
     runtimes,
     runtimeEvents,
+    sessionEvents,
     files: new FilesService(driver, runtimes, audit),
   };
 }
@@ -85,6 +88,7 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     secret: resolveSessionSecret(config),
     ttlHours: config.sessionTtlHours,
     sessions: services.repositories.sessions,
+    events: services.sessionEvents,
   });
   const isReady = () => {
     if (!isDatabaseAlive(database)) return false;

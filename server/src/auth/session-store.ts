@@ -1,10 +1,12 @@
 /**
  * express-session store on the platform's SQLite database. The user id is
  * lifted out of passport's session data into its own column, so disabling a
- * user can end all of their sessions with one delete.
+ * user can end all of their sessions with one delete. A session destroyed here
+ * (sign-out, or the old one replaced at sign-in) is told to whatever holds it open.
  */
 import session from 'express-session';
 import type { SessionRepository } from '../repositories/session.repository';
+import type { SessionEvents } from '../services/session-events';
 
 type Callback<T = void> = (error?: unknown, value?: T) => void;
 
@@ -25,6 +27,7 @@ export class SqliteSessionStore extends session.Store {
   constructor(
     private readonly sessions: SessionRepository,
     private readonly ttlMs: number,
+    private readonly events: SessionEvents,
   ) {
     super();
     this.sweeper = setInterval(() => this.sessions.deleteExpired(), 15 * 60_000);
@@ -66,7 +69,10 @@ export class SqliteSessionStore extends session.Store {
 
   override destroy(sid: string, callback?: Callback): void {
     this.lastTouch.delete(sid);
-    this.settle(callback, () => this.sessions.delete(sid));
+    this.settle(callback, () => {
+      this.sessions.delete(sid);
+      this.events.ended({ sessionId: sid });
+    });
   }
 
   private settle<T>(callback: Callback<T> | undefined, work: () => T): void {

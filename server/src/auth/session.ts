@@ -6,16 +6,17 @@
 import type { RequestHandler } from 'express';
 import session from 'express-session';
 import type { SessionRepository } from '../repositories/session.repository';
+import type { SessionEvents } from '../services/session-events';
 import { SqliteSessionStore } from './session-store';
 
 export const SESSION_COOKIE = 'crewclaw.sid';
 
-export function createSessionMiddleware(options: { secret: string; ttlHours: number; sessions: SessionRepository }): {
+export function createSessionMiddleware(options: { secret: string; ttlHours: number; sessions: SessionRepository; events: SessionEvents }): {
   middleware: RequestHandler;
   store: SqliteSessionStore;
 } {
   const ttlMs = options.ttlHours * 3_600_000;
-  const store = new SqliteSessionStore(options.sessions, ttlMs);
+  const store = new SqliteSessionStore(options.sessions, ttlMs, options.events);
   const middleware = session({
     name: SESSION_COOKIE,
     secret: options.secret,

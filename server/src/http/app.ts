@@ -25,6 +25,7 @@ import { usersRoutes } from './routes/users.routes';
 import { adminRuntimesRoutes } from './routes/admin-runtimes.routes';
 import { runtimeRoutes } from './routes/runtime.routes';
 import type { RuntimeEvents } from '../services/runtime-events';
+import type { SessionEvents } from '../services/session-events';
 import type { RuntimeService } from '../services/runtime.service';
 import { staticWeb } from './static-web';
 import { filesRoutes } from './routes/files.routes';
@@ -42,7 +43,7 @@ export interface AppDependencies {
   csrf: Csrf;
   loginRateLimit: RequestHandler[];
   isReady: () => boolean;
-  services: { auth: AuthService; users: UserService; setup: SetupService; audit: AuditService; runtimes: RuntimeService; runtimeEvents: RuntimeEvents; files: FilesService };
+  services: { auth: AuthService; users: UserService; setup: SetupService; audit: AuditService; runtimes: RuntimeService; runtimeEvents: RuntimeEvents; sessionEvents: SessionEvents; files: FilesService };
   fileLimits: { maxUploadBytes: number; maxTextEditBytes: number };
   webDir?: string;
 }
@@ -80,7 +81,7 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use('/me', meRoutes(deps.services.users, deps.csrf));
   api.use('/users', usersRoutes(deps.services.users));
   api.use('/audit', auditRoutes(deps.services.audit));
-  api.use('/runtime', runtimeRoutes(deps.services.runtimes, deps.services.runtimeEvents));
+  api.use('/runtime', runtimeRoutes(deps.services.runtimes, deps.services.runtimeEvents, deps.services.sessionEvents));
   api.use('/admin/runtimes', adminRuntimesRoutes(deps.services.runtimes, deps.services.users));
   api.use('/files', requireUser, filesRoutes(deps.services.files, ownRuntime, deps.fileLimits));
   api.use('/admin/files/:username', requireAdmin, filesRoutes(deps.services.files, adminTarget(deps.services.users), deps.fileLimits));

@@ -1,8 +1,9 @@
 /**
  * Account administration and self-service. Keeps the platform administrable:
  * the last active admin cannot be demoted, disabled or deleted, and nobody can
- * do those things to their own account. Ending sessions on disable and on a
- * password reset happens here, so every entry point (API, CLI) gets it.
+ * do those things to their own account. Ending sessions on disable, delete and
+ * a password reset happens here, so every entry point (API, CLI) gets it, and
+ * is told to whatever holds a session open (the runtime events stream).
  */
 import { ConflictError, NotFoundError, ValidationError } from '../errors/app-error';
 import type { SessionRepository } from '../repositories/session.repository';
@@ -10,6 +11,7 @@ import type { Role, UserRecord, UserRepository } from '../repositories/user.repo
 import type { AuditService } from './audit.service';
 import type { PasswordHasher } from './password-hasher';
 import type { RequestContext } from './request-context';
+import type { SessionEvents } from './session-events';
 import type { ChangePasswordInput, CreateUserInput, UpdateUserInput } from './user.schemas';
 
 export type User = Omit<UserRecord, 'passwordHash'>;
@@ -30,6 +32,7 @@ export class UserService {
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
     private readonly runtimes: RuntimeRemoval,
+    private readonly sessionEvents: SessionEvents,
   ) {}
 
   list(): User[] {
@@ -81,7 +84,9 @@ export class UserService {
 
     let sessionsEnded = 0;
     if (updated.disabled || passwordHash !== undefined) {
-      sessionsEnded = this.sessions.deleteForUser(id, context.actor?.id === id ? context.sessionId : undefined);
+      const exceptSessionId = context.actor?.id === id ? context.sessionId : undefined;
+      sessionsEnded = this.sessions.deleteForUser(id, exceptSessionId);
+      this.sessionEvents.ended({ userId: id, exceptSessionId });
     }
     this.audit.record(context, 'user.update', updated.username, 'success', {
       changed: Object.keys(patch).filter((key) => patch[key as keyof UpdateUserInput] !== undefined),
@@ -102,7 +107,9 @@ export class UserService {
     }
     this.assertAdminsRemain(context, 'user.delete', existing, { disabled: true });
     await this.runtimes.removeFor(context, existing, purge);
+    // Their sessions go with the row (foreign key).
     this.users.delete(id);
+    this.sessionEvents.ended({ userId: id });
     this.audit.record(context, 'user.delete', existing.username, 'success', purge ? { purge } : undefined);
   }
 
@@ -117,6 +124,7 @@ export class UserService {
     this.users.update(user.id, { passwordHash: await this.hasher.hash(input.newPassword) });
     // Whoever might know the old password loses access; this browser stays signed in.
     const sessionsEnded = this.sessions.deleteForUser(user.id, context.sessionId);
+    this.sessionEvents.ended({ userId: user.id, exceptSessionId: context.sessionId });
     this.audit.record(context, 'user.password.change', user.username, 'success', { sessionsEnded });
   }
 

@@ -2,8 +2,10 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { requireUser } from '../../auth/guards';
 import { contextOf } from '../../auth/request-context';
+import { UnauthorizedError } from '../../errors/app-error';
 import type { RuntimeEvents } from '../../services/runtime-events';
 import type { RuntimeOwner, RuntimeService } from '../../services/runtime.service';
+import type { SessionEvents } from '../../services/session-events';
 import { parseInput } from '../../services/validate';
 import { toRuntimeDto } from '../dto';
 import { ownRuntime } from '../owners';
@@ -14,22 +16,35 @@ const logsQuery = z.strictObject({
 });
 
 
+/** A comment line this often keeps proxies from closing an idle stream. */
+const KEEP_ALIVE_MS = 15_000;
+
 /**
- * Streams the runtime's progress as server-sent events until the client goes away: first the
- * current state, then each step of any operation. Subscribes before reading the state, so no
- * step that happens meanwhile is lost.
+ * Streams the runtime's progress as server-sent events until the client goes away or the session
+ * that opened it ends: first the current state, then each step of any operation. Subscribes before
+ * reading the state, so no step that happens meanwhile is lost. A session ended in this process
+ * (sign-out, user disabled or deleted, password changed) ends the stream at once; one ended
+ * elsewhere (the admin CLI) or expired is found at the next keep-alive.
  */
-export async function streamRuntimeEvents(events: RuntimeEvents, username: string, req: Request, res: Response, current: () => Promise<unknown>): Promise<void> {
+export async function streamRuntimeEvents(events: RuntimeEvents, sessionEvents: SessionEvents, req: Request, res: Response, current: () => Promise<unknown>): Promise<void> {
+  const user = req.user!;
   const early: unknown[] = [];
   let send = (event: unknown): void => {
     early.push(event);
   };
-  const unsubscribe = events.subscribe(username, (event) => send(event));
+  let ended = false;
+  let end = (): void => {
+    ended = true;
+  };
+  const unsubscribe = events.subscribe(user.username, (event) => send(event));
+  const unwatchSession = sessionEvents.onEnd({ userId: user.id, sessionId: req.sessionID }, () => end());
   let initial: unknown;
   try {
     initial = await current();
+    if (ended) throw new UnauthorizedError();
   } catch (error) {
     unsubscribe();
+    unwatchSession();
     throw error;
   }
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
@@ -38,12 +53,23 @@ export async function streamRuntimeEvents(events: RuntimeEvents, username: strin
     res.write(`event: step\ndata: ${JSON.stringify(event)}\n\n`);
   };
   early.forEach(send);
-  // A comment line now and then keeps proxies from closing an idle stream.
-  const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-  req.on('close', () => {
+  const keepAlive = setInterval(() => {
+    req.sessionStore.get(req.sessionID, (error, session) => {
+      if (!error && !session) end();
+      else res.write(': keep-alive\n\n');
+    });
+  }, KEEP_ALIVE_MS);
+  const stop = (): void => {
     clearInterval(keepAlive);
     unsubscribe();
-  });
+    unwatchSession();
+  };
+  // The browser's EventSource reconnects, gets a 401 and gives up.
+  end = () => {
+    stop();
+    res.end();
+  };
+  req.on('close', stop);
 }
 
 /** Streams runtime logs as plain text. */
@@ -77,10 +103,10 @@ export function oneRuntimeRoutes(runtimes: RuntimeService, ownerOf: (req: Reques
 }
 
 /** The signed-in user's own runtime. */
-export function runtimeRoutes(runtimes: RuntimeService, events: RuntimeEvents): Router {
+export function runtimeRoutes(runtimes: RuntimeService, events: RuntimeEvents, sessionEvents: SessionEvents): Router {
   const router = Router();
   router.use(requireUser);
-  router.get('/events', (req, res) => streamRuntimeEvents(events, req.user!.username, req, res, async () => toRuntimeDto(await runtimes.status(ownRuntime(req)))));
+  router.get('/events', (req, res) => streamRuntimeEvents(events, sessionEvents, req, res, async () => toRuntimeDto(await runtimes.status(ownRuntime(req)))));
   router.use(oneRuntimeRoutes(runtimes, ownRuntime));
   return router;
 }
