@@ -126,6 +126,7 @@ describe('forward-auth: which runtime a forwarded path names', () => {
     ['a fragment', '/u/alice/#/../../bob/'],
     ['a malformed escape', '/u/alice/%zz/../bob/'],
     ['a truncated escape', '/u/alice/%2'],
+    ['a raw character outside ASCII (Traefik would have escaped it)', '/u/alice/caf\u00e9/'],
     ['a runtime name reached through another path', '/api/../u/alice/'],
     ['a runtime name after an empty segment', '//u/alice/'],
     ['a runtime name after a . segment', '/u/./alice/'],

@@ -51,13 +51,13 @@ class AmbiguousPathError extends AppError {
  * encoded slashes, `..;x`, double encodings) is refused rather than guessed at.
  */
 function routedPath(uri: string): { username: string | null; path: string } {
-  // Traefik sends the request URI as Go escapes it: printable ASCII, no fragment.
-  if (!/^[\x21-\x7e]*$/.test(uri)) throw new AmbiguousPathError('a character outside printable ASCII');
+  // Traefik sends the request URI as Go escapes it: no fragment, the path in printable ASCII.
   if (uri.includes('#')) throw new AmbiguousPathError('a fragment');
   const queryAt = uri.indexOf('?');
   const rawPath = queryAt === -1 ? uri : uri.slice(0, queryAt);
   const query = queryAt === -1 ? '' : uri.slice(queryAt);
   if (!rawPath.startsWith('/')) return { username: null, path: uri };
+  if (!/^[\x21-\x7e]*$/.test(rawPath)) throw new AmbiguousPathError('a character outside printable ASCII');
   if (rawPath.includes('\\')) throw new AmbiguousPathError('a backslash');
 
   const decoded = rawPath.replace(/%([0-9A-Fa-f]{2})?/g, (_escape, hex: string | undefined) => {
