@@ -3,6 +3,9 @@ import path from 'node:path';
 import { runTs } from './support/spawn';
 import { makeTempDir, platformPerTest, signIn } from './support/test-platform';
 
+// Each case runs the CLI from source (tsx) several times: seconds each on a busy 2-core machine.
+jest.setTimeout(60_000);
+
 const admin = (args: string[], dataDir: string, input: string) => runTs('server/src/cli/admin.ts', args, { DATA_DIR: dataDir }, input);
 
 describe('admin command line', () => {
