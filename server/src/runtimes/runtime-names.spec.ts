@@ -1,8 +1,9 @@
-import { runtimeNames, subnetCapacity, subnetPlan } from './runtime-names';
+import { egressNetworkName, runtimeNames, subnetCapacity, subnetPlan } from './runtime-names';
 
 describe('runtime names and addresses', () => {
   it('names every resource after the user', () => {
     expect(runtimeNames('crewclaw', 'alice')).toEqual({ container: 'crewclaw-rt-alice', volume: 'crewclaw-home-alice', network: 'crewclaw-net-alice' });
+    expect(egressNetworkName('crewclaw')).toBe('crewclaw-egress');
   });
 
   it('carves one /28 per user with a fixed plan', () => {

@@ -1,7 +1,8 @@
 /**
  * Names and addresses of a user's runtime resources, shared by every driver:
  * container <prefix>-rt-<user>, volume <prefix>-home-<user>, network
- * <prefix>-net-<user>, and the fixed plan of the user's /28.
+ * <prefix>-net-<user>, the fixed plan of the user's /28, and the one egress
+ * network <prefix>-egress that every runtime shares for its way out.
  */
 export const GATEWAY_PORT = 18789;
 export const STATE_DIR = '/home/node/.openclaw';
@@ -25,7 +26,19 @@ export function runtimeNames(prefix: string, username: string): RuntimeNames {
   return { container: `${prefix}-rt-${username}`, volume: `${prefix}-home-${username}`, network: `${prefix}-net-${username}` };
 }
 
-/** One /28 per user: .1 the bridge gateway, .2 Traefik, .3 the control plane, .4 the runtime. */
+/**
+ * The network that gives runtimes their way to the internet. User networks have none (they are
+ * internal, so they can never become a shared container's default route); no shared container joins
+ * this one, and runtimes on it cannot reach each other.
+ */
+export function egressNetworkName(prefix: string): string {
+  return `${prefix}-egress`;
+}
+
+/**
+ * One /28 per user: .1 the bridge's own address on the host (not a way out: user networks are
+ * internal), .2 Traefik, .3 the control plane, .4 the runtime.
+ */
 export interface SubnetPlan {
   subnet: string;
   gateway: string;

@@ -4,6 +4,17 @@
  * there into DriverUnavailableError; Docker's status codes are handled where
  * they mean something (404 on remove = already gone, 304 on start/stop = already
  * there, 409 on remove = removal already in progress), as in DockerSpawner.
+ *
+ * Networks. Each runtime sits on two bridges: its user's network <prefix>-net-<user> (a /28 at
+ * fixed addresses, where the control plane and Traefik reach it) and the shared <prefix>-egress
+ * (its way to the internet). Docker 20.10 gives a container on several networks its default route,
+ * and moves its published ports (docker-proxy), to the first network with a gateway in an order
+ * that falls back to the networks' names; so a shared container (control plane, Traefik) joined to
+ * an ordinary user network could lose its routes to any user whose name sorts early, cutting every
+ * connection in flight. User networks are therefore internal (no gateway, never anyone's default
+ * route, whatever their name), and shared containers never join one that is not. The egress bridge
+ * is joined by runtimes only, with inter-container traffic off, so runtimes cannot reach each other
+ * there either.
  */
 import { PassThrough, type Readable } from 'node:stream';
 import Docker from 'dockerode';
@@ -23,7 +34,7 @@ import {
   type RuntimeSpec,
   type RuntimeUsage,
 } from '../runtime-driver';
-import { GATEWAY_PORT, LABELS, STATE_DIR, runtimeNames, subnetPlan } from '../runtime-names';
+import { GATEWAY_PORT, LABELS, STATE_DIR, egressNetworkName, runtimeNames, subnetPlan } from '../runtime-names';
 import { ExecOutputDemuxer } from './exec-stream';
 
 export interface DockerDriverOptions {
@@ -35,10 +46,14 @@ export interface DockerDriverOptions {
   extraLabels?: Record<string, string>;
   /**
    * The control plane's own container, when it runs in one: it joins every user network at the
-   * plan's .3 address (alias control-plane) to probe health and serve the model endpoint.
+   * plan's .3 address (alias control-plane) to probe health and serve the model endpoint; only
+   * internal ones, so its default route and published port stay on its own network.
    */
   controlPlaneContainer?: string;
 }
+
+/** Docker's bridge option for traffic between containers of one network. */
+const ICC_OPTION = 'com.docker.network.bridge.enable_icc';
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
@@ -137,7 +152,9 @@ export class DockerDriver implements RuntimeDriver {
       restartCount: info.RestartCount,
       health: (info.State.Health?.Status as RuntimeContainer['health'] | undefined) ?? 'none',
       address: ip ? { host: ip, port: GATEWAY_PORT } : null,
-      specHash: labels[LABELS.specHash] ?? '',
+      // Made before runtimes had their own way out (an older version's layout, see the header): a
+      // spec that matches nothing, so the next start makes it again, on internal networks.
+      specHash: info.NetworkSettings.Networks?.[egressNetworkName(this.options.prefix)] ? (labels[LABELS.specHash] ?? '') : '',
     };
   }
 
@@ -149,20 +166,29 @@ export class DockerDriver implements RuntimeDriver {
     return runtimes.filter((runtime): runtime is RuntimeContainer => runtime !== null);
   }
 
+  /**
+   * Makes the user's network: internal, on the user's /28. One that is not internal (made by an
+   * older version, an ordinary bridge with a gateway) or sits on another subnet is replaced, its
+   * members let go first. Called only while the user's runtime container does not exist.
+   */
   private async ensureNetwork(username: string, subnetIndex: number): Promise<void> {
     const { network } = this.names(username);
     const plan = subnetPlan(this.options.subnetPool, subnetIndex);
+    let existing: Docker.NetworkInspectInfo | null = null;
     try {
-      await call(() => this.docker.getNetwork(network).inspect());
-      return;
+      existing = await call(() => this.docker.getNetwork(network).inspect());
     } catch (error) {
       if (statusCode(error) !== 404) throw error;
     }
+    if (existing?.Internal && existing.IPAM?.Config?.[0]?.Subnet === plan.subnet) return;
+    if (existing) await this.removeNetwork(network);
     try {
       await call(() =>
         this.docker.createNetwork({
           Name: network,
           Driver: 'bridge',
+          // No gateway: whoever joins it (control plane, Traefik) keeps its default route and ports.
+          Internal: true,
           CheckDuplicate: true,
           IPAM: { Driver: 'default', Config: [{ Subnet: plan.subnet, Gateway: plan.gateway }] },
           Labels: this.labels(username, { [LABELS.role]: 'network' }),
@@ -175,12 +201,56 @@ export class DockerDriver implements RuntimeDriver {
     }
   }
 
-  /** Joins a shared container (the control plane) to a user network at its fixed address, once. */
+  /**
+   * The network every runtime leaves through, made on first use: an ordinary bridge (gateway, NAT)
+   * with inter-container traffic off, so the runtimes on it cannot reach each other. No shared
+   * container joins it. One that lets containers talk to each other is refused, not used.
+   */
+  private async ensureEgress(): Promise<string> {
+    const name = egressNetworkName(this.options.prefix);
+    let info: Docker.NetworkInspectInfo;
+    try {
+      info = await call(() => this.docker.getNetwork(name).inspect());
+    } catch (error) {
+      if (statusCode(error) !== 404) throw error;
+      try {
+        await call(() =>
+          this.docker.createNetwork({
+            Name: name,
+            Driver: 'bridge',
+            CheckDuplicate: true,
+            Options: { [ICC_OPTION]: 'false' },
+            Labels: { ...this.options.extraLabels, [LABELS.platform]: this.options.prefix, [LABELS.role]: 'egress' },
+          }),
+        );
+        return name;
+      } catch (createError) {
+        if (statusCode(createError) !== 409) throw createError; // else made meanwhile by a concurrent create
+        info = await call(() => this.docker.getNetwork(name).inspect());
+      }
+    }
+    if (info.Internal || info.Options?.[ICC_OPTION] !== 'false') {
+      throw new Error(`network ${name} exists but is internal or lets its containers reach each other: remove it, and the platform makes it again`);
+    }
+    return name;
+  }
+
+  /**
+   * Joins a shared container (the control plane) to a user network at its fixed address, once. Never
+   * to one that is not internal (an older version's): its gateway could take the peer's default route
+   * and published port. A peer found on such a network is taken off it, and the call fails; the
+   * runtime's next create replaces the network.
+   */
   private async attachPeer(network: string, peer: string, address: string, aliases: string[]): Promise<void> {
     const handle = this.docker.getNetwork(network);
-    const info = (await call(() => handle.inspect())) as { Containers?: Record<string, { Name?: string }> };
+    const info = await call<Docker.NetworkInspectInfo>(() => handle.inspect());
     const peerId = (await call(() => this.docker.getContainer(peer).inspect())).Id;
-    if (Object.keys(info.Containers ?? {}).includes(peerId)) return;
+    const joined = Object.keys(info.Containers ?? {}).includes(peerId);
+    if (!info.Internal) {
+      if (joined) await tolerate(() => handle.disconnect({ Container: peerId, Force: true }), 404);
+      throw new Error(`network ${network} is not internal (made by an older version): ${peer} does not join it until the runtime is made again, which replaces the network`);
+    }
+    if (joined) return;
     await tolerate(
       () => handle.connect({ Container: peerId, EndpointConfig: { IPAMConfig: { IPv4Address: address }, Aliases: aliases } }),
       409, // joined meanwhile
@@ -196,11 +266,12 @@ export class DockerDriver implements RuntimeDriver {
   async create(spec: RuntimeSpec): Promise<RuntimeContainer> {
     const { container, volume, network } = this.names(spec.username);
     await this.ensureNetwork(spec.username, spec.subnetIndex);
+    const egress = await this.ensureEgress();
     await this.connectPeers(spec.username, spec.subnetIndex);
     // Creating an existing volume returns it unchanged: the user's files survive every recreate.
     await call(() => this.docker.createVolume({ Name: volume, Labels: this.labels(spec.username, { [LABELS.role]: 'home' }) }));
     const plan = subnetPlan(this.options.subnetPool, spec.subnetIndex);
-    await call(() =>
+    const made = await call(() =>
       this.docker.createContainer({
         name: container,
         Image: spec.image,
@@ -233,6 +304,14 @@ export class DockerDriver implements RuntimeDriver {
         NetworkingConfig: { EndpointsConfig: { [network]: { IPAMConfig: { IPv4Address: plan.runtime } } } },
       }),
     );
+    // API 1.41 takes one network at create: the way out is joined before the first start. A container
+    // without it would run cut off from the internet, so it does not stay.
+    try {
+      await call(() => this.docker.getNetwork(egress).connect({ Container: made.id }));
+    } catch (error) {
+      await this.removeContainer(spec.username).catch(() => undefined);
+      throw error;
+    }
     const created = await this.find(spec.username);
     if (!created) throw new Error(`container ${container} vanished right after it was created`);
     return created;

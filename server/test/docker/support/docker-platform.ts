@@ -4,6 +4,7 @@
  * global-teardown.ts removes whatever is left, also after a failure.
  */
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import { DockerDriver } from '../../../src/runtimes/docker/docker-driver';
 import { startTestPlatform, type TestPlatform } from '../../integration/support/test-platform';
 
@@ -102,6 +103,32 @@ s.on('connect', () => process.exit(0)); s.on('timeout', () => process.exit(7)); 
 /** The runtime's address on its own network. */
 export function runtimeAddress(username: string): string {
   return docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${PREFIX}-net-${username}").IPAddress}}`, containerName(username));
+}
+
+/** The network every runtime of this run leaves through (runtime-names.ts). */
+export const EGRESS_NETWORK = `${PREFIX}-egress`;
+
+/** The runtime's address on the shared egress network ('' when it is not on it). */
+export function egressAddress(username: string): string {
+  const networks = JSON.parse(docker('inspect', '-f', '{{json .NetworkSettings.Networks}}', containerName(username))) as Record<string, { IPAddress: string }>;
+  return networks[EGRESS_NETWORK]?.IPAddress ?? '';
+}
+
+/** connectFrom's answer for a connection opened from the Docker host itself: 0 connected, 7 not. */
+export function connectFromHost(host: string, port = 18789): Promise<number> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, host);
+    socket.setTimeout(5000);
+    socket.on('connect', () => {
+      socket.destroy();
+      resolve(0);
+    });
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve(7);
+    });
+    socket.on('error', () => resolve(7));
+  });
 }
 
 /** Polls `probe` once a second until it gives a value, or fails naming `what`. */
