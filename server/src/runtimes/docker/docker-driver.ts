@@ -283,8 +283,13 @@ export class DockerDriver implements RuntimeDriver {
           [LABELS.image]: spec.image,
           [LABELS.specHash]: spec.specHash,
         }),
-        // Inherit the image's /healthz test, checked more often so routing follows readiness quickly.
-        Healthcheck: { Interval: 2_000_000_000, Timeout: 4_000_000_000, Retries: 3, StartPeriod: 120_000_000_000 },
+        // No Docker health check: the control plane decides "running" with its own /healthz probe when it
+        // needs to know. Each check is a `runc exec` (about 55 ms of CPU across runc, shim, containerd and
+        // dockerd, plus the test itself); the image's old one every 2 s started `node` and cost about 5 to
+        // 10 % of a core per idle runtime (docs/benchmarks.md, "Idle runtimes"). A slow check instead would
+        // keep every started runtime "starting" for up to one interval (Docker 20.10 has no start
+        // interval), and Traefik does not route to a container whose check has not passed yet.
+        Healthcheck: { Test: ['NONE'] },
         HostConfig: {
           Mounts: [{ Type: 'volume', Source: volume, Target: STATE_DIR }],
           NetworkMode: network,
