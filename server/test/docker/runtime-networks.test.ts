@@ -60,7 +60,7 @@ describe('user networks left by an older version', () => {
       // The fixed plan: .1 the bridge, .3 the control plane, .4 the runtime.
       const plus = (offset: number) => gateway.replace(/\d+$/, (last) => String(Number(last) + offset));
       const runtimeIp = plus(3);
-      docker('network', 'disconnect', EGRESS_NETWORK, containerName('admin'));
+      if (networksOf(containerName('admin'))[EGRESS_NETWORK]) docker('network', 'disconnect', EGRESS_NETWORK, containerName('admin'));
       docker('network', 'disconnect', network, containerName('admin'));
       docker('network', 'rm', network);
       makeOldNetwork('admin', subnet, gateway);
