@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError } from '../errors/app-error';
 import type { ExecProcess, RuntimeContainer, RuntimeDriver } from '../runtimes/runtime-driver';
-import { WorkspaceToolRunner } from './workspace-tool-runner';
+import { WorkspaceToolRunner, toolError } from './workspace-tool-runner';
 
 /** Runs what the runner asks for on this host, with the workspace and staging paths moved to `home`. */
 function localDriver(home: string, address: { host: string }, started: ExecProcess[] = []): RuntimeDriver {
@@ -58,6 +58,17 @@ describe('the workspace tool runner', () => {
     const send = jest.fn(() => Promise.resolve());
     await expect(runner.runWithInput('ann', 'receive', ['taken.txt', '1', 'keep'], send)).rejects.toMatchObject({ status: 409, code: 'exists' });
     expect(send).not.toHaveBeenCalled();
+  });
+
+  it('answers what the user\'s own files cause with a 4xx naming the problem, not a 500', async () => {
+    fs.symlinkSync('loop-b', path.join(home, 'workspace/loop-a'));
+    fs.symlinkSync('loop-a', path.join(home, 'workspace/loop-b'));
+    const runner = new WorkspaceToolRunner(localDriver(home, { host: '127.0.0.1' }));
+    await expect(runner.run('ann', 'stat', ['loop-a'])).rejects.toMatchObject({ status: 400, code: 'symlink_loop', message: expect.stringContaining('"loop-a" goes through a symlink loop') });
+    // The statuses of the other such codes the tool answers with (a permission it lacks, a full disk).
+    for (const [errno, status, code] of [['EACCES', 403, 'permission_denied'], ['ENOSPC', 507, 'no_space'], ['ELOOP', 400, 'symlink_loop']] as const) {
+      expect(toolError({ code, message: errno })).toMatchObject({ status, code });
+    }
   });
 
   it('says the runtime is unreachable, not stopped, when its channel cannot be reached', async () => {

@@ -38,6 +38,10 @@ const STATUS_BY_CODE: Record<string, number> = {
   incomplete: 400,
   exists: 409,
   changed: 412,
+  // The user's own files are in the way: a link that loops, permissions they set, a full disk.
+  symlink_loop: 400,
+  permission_denied: 403,
+  no_space: 507,
 };
 
 const CODE_NAMES: Record<string, string> = { outside: 'outside_workspace', incomplete: 'upload_incomplete', changed: 'precondition_failed' };
@@ -231,17 +235,18 @@ export class WorkspaceToolRunner {
 
   /**
    * An operation writing bytes (read, pack). The stream ends only once the tool said all went well,
-   * so a failure halfway shows as an error, never as a stream that merely ended early.
+   * so a failure halfway shows as an error, never as a stream that merely ended early; `done`
+   * resolves with the tool's answer.
    */
-  async openOutput(username: string, op: string, args: string[]): Promise<{ body: Readable; done: Promise<void>; abort: () => void }> {
+  async openOutput<T = unknown>(username: string, op: string, args: string[]): Promise<{ body: Readable; done: Promise<T>; abort: () => void }> {
     const { process, channel, answer } = await this.openSession(username, op, args);
     const body = new PassThrough({ highWaterMark: 256 * 1024 });
-    const done = new Promise<void>((resolve, reject) => {
+    const done = new Promise<T>((resolve, reject) => {
       let ended = false;
       channel.once('error', (error) => reject(interrupted(error)));
       channel.once('end', () => {
         ended = true;
-        answer().then(() => resolve(), reject);
+        answer<T>().then(resolve, reject);
       });
       // Closed without an end or an error: aborted here, so this transfer will never complete.
       channel.once('close', () => {

@@ -18,11 +18,12 @@
  * `read` and `pack` (a tar of a file or folder) write to the channel.
  */
 'use strict';
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const { Readable } = require('node:stream');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
+const readline = require('node:readline');
 const { randomBytes, timingSafeEqual } = require('node:crypto');
 
 const TOKEN_BYTES = 32;
@@ -42,11 +43,51 @@ class ToolError extends Error {
 const [root, tmpDir, op, ...args] = process.argv.slice(process.argv[1] === __filename ? 2 : 1);
 
 function fail(error) {
-  const code = error instanceof ToolError ? error.code : 'io';
-  const message = error instanceof ToolError ? error.message : `${error.code || 'error'}: ${error.message}`;
-  process.stdout.write(JSON.stringify({ error: { code, message } }));
+  const known = error instanceof ToolError ? error : fromErrno(error);
+  const code = known ? known.code : 'io';
+  const message = known ? known.message : `${error.code || 'error'}: ${error.message}`;
+  process.stdout.write(JSON.stringify({ error: { code, message, ...(known && known.paths && { paths: known.paths }) } }));
   process.exitCode = 1;
 }
+
+/** A path as the user knows it: relative to the workspace when it is inside. */
+function shown(full) {
+  if (typeof full !== 'string') return 'a path';
+  let base = root;
+  try {
+    base = fs.realpathSync(root);
+  } catch {
+    // the workspace itself is gone: show the path as it is
+  }
+  for (const prefix of [base, root]) {
+    if (full === prefix) return 'your workspace';
+    if (full.startsWith(`${prefix}/`)) return `"${full.slice(prefix.length + 1)}"`;
+  }
+  return `"${full}"`;
+}
+
+/**
+ * Filesystem errors the user's own files cause (a symlink loop, a folder without permission, a full
+ * disk), in words that name the path: these are not failures of the platform.
+ */
+function fromErrno(error) {
+  switch (error && error.code) {
+    case 'ELOOP':
+      return new ToolError('symlink_loop', `${shown(error.path)} goes through a symlink loop (a link that leads back to itself), so it cannot be opened.`);
+    case 'EACCES':
+    case 'EPERM':
+      return new ToolError('permission_denied', `Your runtime's user has no permission to ${VERBS[error.syscall] || 'use'} ${shown(error.path)}; change its permissions in your runtime.`);
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new ToolError('no_space', "Your runtime's disk is full; nothing was changed.");
+    case 'ENAMETOOLONG':
+      return new ToolError('invalid', `${shown(error.path)} is too long a path.`);
+    default:
+      return null;
+  }
+}
+
+const VERBS = { open: 'open', scandir: 'list', opendir: 'list', realpath: 'reach', stat: 'reach', lstat: 'reach', mkdir: 'make a folder in', rename: 'move', unlink: 'delete', rmdir: 'delete', rm: 'delete', link: 'write to', copyfile: 'copy', readlink: 'read' };
 
 function done(result) {
   process.stdout.write(JSON.stringify(result));
@@ -119,6 +160,7 @@ function resolveExisting(rel) {
     real = fs.realpathSync(path.join(base, rel));
   } catch (error) {
     if (error.code === 'ENOENT' || error.code === 'ENOTDIR') throw notFound(rel);
+    if (error.code === 'ELOOP') throw new ToolError('symlink_loop', `"${rel}" goes through a symlink loop (a link that leads back to itself), so it cannot be opened.`);
     throw error;
   }
   if (!isInside(real, base)) throw new ToolError('outside', `"${rel}" leads outside your workspace through a symlink.`);
@@ -215,8 +257,27 @@ function list(rel) {
 function stat(rel) {
   const real = resolveExisting(rel);
   const info = fs.statSync(real);
-  // The real path, relative to the root: what the control plane hands to Docker's archive API.
+  // The real path, relative to the root: what the control plane hands to the other operations.
   return { ...describe(path.basename(real), info, real), realPath: path.relative(rootReal(), real), etag: etagOf(info) };
+}
+
+/**
+ * What is at `rel` itself: a symlink there is described, not followed, wherever it points. This is
+ * how a move or copy reports what it made: a link to outside the workspace is a fine thing to have
+ * moved, and reading through it stays refused.
+ */
+function entryAt(rel) {
+  const base = rootReal();
+  const parent = path.dirname(rel) === '.' ? base : resolveExisting(path.dirname(rel));
+  const full = path.join(parent, path.basename(rel));
+  let info;
+  try {
+    info = fs.lstatSync(full);
+  } catch (error) {
+    if (error.code === 'ENOENT') throw notFound(rel);
+    throw error;
+  }
+  return { ...describe(path.basename(full), info, full), realPath: path.relative(base, full), etag: etagOf(info) };
 }
 
 /** Writes `source` to the channel and ends it; resolves once it was all handed to the kernel. */
@@ -249,10 +310,59 @@ async function read(rel, start, end) {
   return { sent: source.bytesRead };
 }
 
+/** How many paths tar left out are named in the answer; beyond that they are counted. */
+const MAX_NAMED = 10_000;
+
 /**
- * A tar of one file or folder, named by its last segment as Docker's archive API names it. GNU tar
- * runs as the agent's own uid, so nothing the agent could not read itself ever leaves; symlinks go
- * in as links, never followed; unreadable files are skipped rather than breaking the whole zip.
+ * A name as GNU tar quotes it in its messages (--quoting-style=escape, the C locale, colons escaped):
+ * backslash escapes and octal bytes, decoded back to the name's own UTF-8.
+ */
+function unquoteTar(text) {
+  const bytes = [];
+  const controls = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11 };
+  for (let i = 0; i < text.length; i += 1) {
+    if (text[i] !== '\\' || i === text.length - 1) {
+      bytes.push(text.charCodeAt(i) & 0xff);
+      continue;
+    }
+    const octal = /^[0-7]{3}/.exec(text.slice(i + 1, i + 4));
+    if (octal) {
+      bytes.push(parseInt(octal[0], 8) & 0xff);
+      i += 3;
+    } else {
+      const next = text[i + 1];
+      bytes.push(next in controls ? controls[next] : next.charCodeAt(0) & 0xff);
+      i += 1;
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** One line of tar's warnings, as a path left out (or not as it is on disk) and why; null to ignore. */
+function leftOutOf(line) {
+  // "tar: NAME: MESSAGE", NAME quoted so that it holds no bare colon.
+  const match = /^tar: ((?:[^\\:]|\\.)+): (.*)$/.exec(line);
+  if (!match) {
+    if (/^tar: Exiting with failure status/.test(line) || line.trim() === '') return null;
+    return { path: null, reason: line.replace(/^tar: /, '') };
+  }
+  const name = unquoteTar(match[1]);
+  const message = match[2].replace(/^Warning: /, '');
+  const cannot = /^Cannot (\w+): (.*)$/.exec(message);
+  let reason = message;
+  if (message === 'socket ignored') reason = 'a socket: it has no content of its own';
+  else if (/file changed as we read it/i.test(message)) reason = 'changed while it was read: the copy in this zip may mix old and new content';
+  else if (/file removed before we read it/i.test(message)) reason = 'was deleted before it could be read';
+  else if (/^File shrank by/.test(message)) reason = `${message.replace(/^File s/, 's').replace(/; padding with zeros$/, '')} while it was read: the copy in this zip is padded with zeros`;
+  else if (cannot) reason = `could not be read (${cannot[1] === 'open' ? '' : `${cannot[1]}: `}${cannot[2]})`;
+  return { path: name, reason };
+}
+
+/**
+ * A tar of one file or folder, named by its last segment. GNU tar runs as the agent's own uid, so
+ * nothing the agent could not read itself ever leaves; symlinks go in as links, never followed;
+ * hard links go in as the files they are (--hard-dereference), since a zip has no hard links. What tar
+ * cannot read is skipped rather than breaking the whole zip, and the answer names it (`leftOut`).
  */
 async function pack(rel) {
   const real = resolveExisting(rel);
@@ -260,10 +370,23 @@ async function pack(rel) {
   const channel = await openChannel();
   // --no-unquote: GNU tar would otherwise read escapes such as \057 in the name it is given, and
   // archive something other than the path checked above. Needs GNU tar (Debian's, in our image).
-  const args = ['-c', '--format=posix', '--ignore-failed-read', '--no-unquote', '-C', path.dirname(real), '--', path.basename(real)];
-  const tar = spawn('tar', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  tar.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
+  // delete=mtime: no extended header per file for sub-second times, which a zip cannot hold anyway;
+  // it halves the tar of a folder of small files.
+  const args = ['-c', '--format=posix', '--pax-option=delete=mtime', '--hard-dereference', '--ignore-failed-read', '--no-unquote', '-C', path.dirname(real), '--', path.basename(real)];
+  // The C locale: messages in English, and names in them quoted the one way unquoteTar reads.
+  const tar = spawn('tar', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  const leftOut = [];
+  let moreLeftOut = 0;
+  let fatal = '';
+  const lines = readline.createInterface({ input: tar.stderr, crlfDelay: Infinity });
+  lines.on('line', (line) => {
+    const entry = leftOutOf(line);
+    if (!entry) return;
+    if (entry.path === null) fatal = `${fatal}${line}\n`.slice(-4000);
+    if (leftOut.length < MAX_NAMED) leftOut.push(entry);
+    else moreLeftOut += 1;
+  });
+  const stderrDone = new Promise((resolve) => lines.once('close', resolve));
   const exited = new Promise((resolve) => {
     tar.once('close', resolve);
     tar.once('error', (error) => resolve(`${error.code || 'error'}: ${error.message}`));
@@ -276,10 +399,10 @@ async function pack(rel) {
     throw error;
   }
   const code = await exited;
-  // 1 with "changed as we read it": a file changed while it was read; the archive is still whole.
-  const benign = code === 1 && /changed as we read it|removed before we read it/i.test(stderr);
-  if (code !== 0 && !benign) throw new ToolError('io', `tar failed (${code}): ${stderr.trim()}`);
-  return { sent: true };
+  await stderrDone;
+  // 1: a file changed while it was read (named in leftOut); the archive is still whole.
+  if (code !== 0 && code !== 1) throw new ToolError('io', `tar failed (${code}): ${fatal.trim() || leftOut.map((entry) => `${entry.path}: ${entry.reason}`).join('; ').slice(0, 4000)}`);
+  return { sent: true, leftOut, moreLeftOut };
 }
 
 function mkdir(rel) {
@@ -328,15 +451,48 @@ function transfer(kind, from, to, replace) {
     // Copy beside the destination, then rename: a copy that fails halfway is never visible.
     const staging = path.join(path.dirname(target), `.crewclaw-copy-${randomBytes(6).toString('hex')}`);
     try {
-      fs.cpSync(source, staging, { recursive: true, verbatimSymlinks: true, errorOnExist: true, force: false });
+      copyTree(source, staging, { from, to });
       if (existing === 'folder') fs.rmSync(target, { recursive: true });
       fs.renameSync(staging, target);
     } catch (error) {
-      fs.rmSync(staging, { recursive: true, force: true });
+      removeTree(staging);
       throw error;
     }
   }
-  return { path: to, ...stat(to) };
+  // Described as it is now, without following it: a symlink moved or copied stays a symlink.
+  return { path: to, ...entryAt(to) };
+}
+
+/**
+ * GNU cp, because it copies everything a folder can hold as what it is: named pipes and sockets are
+ * made anew (not opened, which would block), symlinks are copied as links (-P), hard links inside
+ * the copy stay linked, modes and times are kept. (Node's fs.cpSync fails on a named pipe, or leaves
+ * it out silently, depending on the version.) Anything it cannot copy fails the whole copy, naming
+ * what and why: nothing is left out silently.
+ */
+function copyTree(source, staging, names) {
+  const copy = spawnSync('cp', ['-R', '-P', '--preserve=mode,timestamps,links', '-T', '--', source, staging], { env: { ...process.env, LC_ALL: 'C' }, encoding: 'utf8' });
+  if (copy.error) throw copy.error;
+  if (copy.status === 0) return;
+  // cp names paths as it was given them: show them as the user named them.
+  const said = copy.stderr
+    .split('\n')
+    .filter(Boolean)
+    .slice(0, 20)
+    .map((line) => line.replace(/^cp: /, '').split(staging).join(names.to).split(source).join(names.from))
+    .join('; ');
+  const code = /Permission denied|Operation not permitted/.test(copy.stderr) ? 'permission_denied' : /No space left|quota/i.test(copy.stderr) ? 'no_space' : 'io';
+  throw new ToolError(code, `"${names.from}" could not be copied, so nothing was: ${said}`);
+}
+
+/** rm -rf, also of folders the copy left without write or search permission for their owner. */
+function removeTree(full) {
+  try {
+    fs.rmSync(full, { recursive: true, force: true });
+  } catch {
+    spawnSync('chmod', ['-R', 'u+rwx', '--', full]);
+    fs.rmSync(full, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -573,11 +729,4 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  if (error && error.paths) {
-    process.stdout.write(JSON.stringify({ error: { code: error.code, message: error.message, paths: error.paths } }));
-    process.exitCode = 1;
-    return;
-  }
-  fail(error);
-});
+main().catch(fail);

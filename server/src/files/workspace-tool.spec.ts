@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { channelToken, connectChannel } from './data-channel';
@@ -168,7 +168,7 @@ describe('the workspace tool', () => {
 
   it('packs a file or folder as a tar named by its last segment, symlinks kept as links', async () => {
     const docs = await run(['pack', '']);
-    expect(docs.json).toEqual({ sent: true });
+    expect(docs.json).toEqual({ sent: true, leftOut: [], moreLeftOut: 0 });
     const listing = spawnSync('tar', ['-tvf', '-'], { input: docs.bytes }).stdout.toString('utf8');
     expect(listing).toMatch(/ workspace\/notes\.txt\n/);
     expect(listing).toMatch(/ workspace\/escape-file -> /);
@@ -188,9 +188,89 @@ describe('the workspace tool', () => {
     fs.writeFileSync(path.join(root, tricky), 'inside');
     fs.symlinkSync(tricky, path.join(root, 'report'));
     const packed = await run(['pack', 'report']);
-    expect(packed.json).toEqual({ sent: true });
+    expect(packed.json).toEqual({ sent: true, leftOut: [], moreLeftOut: 0 });
     expect(spawnSync('tar', ['-tf', '-', '--quoting-style=literal'], { input: packed.bytes }).stdout.toString('utf8').trim()).toBe(tricky);
     expect(spawnSync('tar', ['-xOf', '-'], { input: packed.bytes }).stdout.toString('utf8')).toBe('inside');
+  });
+
+  it('packs hard-linked files as the files they are, each with its content', async () => {
+    fs.mkdirSync(path.join(root, 'linked'));
+    fs.writeFileSync(path.join(root, 'linked/one.txt'), 'same bytes');
+    fs.linkSync(path.join(root, 'linked/one.txt'), path.join(root, 'linked/two.txt'));
+    const packed = await run(['pack', 'linked']);
+    // A zip has no hard links: a link entry here would leave the zip without one of the two.
+    expect(spawnSync('tar', ['-tvf', '-'], { input: packed.bytes }).stdout.toString('utf8')).not.toMatch(/link to/);
+    for (const name of ['linked/one.txt', 'linked/two.txt']) {
+      expect(spawnSync('tar', ['-xOf', '-', name], { input: packed.bytes }).stdout.toString('utf8')).toBe('same bytes');
+    }
+  });
+
+  it('names what tar left out, whatever the name, and packs the rest', async () => {
+    const odd = 'odd: name\\with\nnewline 项目';
+    fs.mkdirSync(path.join(root, 'mixed'));
+    fs.writeFileSync(path.join(root, 'mixed/kept.txt'), 'kept');
+    const sockets = await Promise.all(
+      ['socket', odd].map(
+        (name) =>
+          new Promise<net.Server>((resolve) => {
+            const server = net.createServer();
+            server.listen(path.join(root, 'mixed', name), () => resolve(server));
+          }),
+      ),
+    );
+    try {
+      const packed = await run(['pack', 'mixed']);
+      expect(packed.json.leftOut).toEqual(
+        expect.arrayContaining([
+          { path: 'mixed/socket', reason: 'a socket: it has no content of its own' },
+          { path: `mixed/${odd}`, reason: 'a socket: it has no content of its own' },
+        ]),
+      );
+      expect(spawnSync('tar', ['-xOf', '-', 'mixed/kept.txt'], { input: packed.bytes }).stdout.toString('utf8')).toBe('kept');
+    } finally {
+      for (const server of sockets) server.close();
+    }
+  });
+
+  it('says a symlink loop is one, on every operation that follows links', async () => {
+    fs.symlinkSync('loop-b', path.join(root, 'loop-a'));
+    fs.symlinkSync('loop-a', path.join(root, 'loop-b'));
+    for (const args of [['stat', 'loop-a'], ['list', 'loop-a'], ['read', 'loop-a', '0', ''], ['pack', 'loop-a'], ['list', 'loop-a/inner']]) {
+      const { json } = await run(args);
+      expect([args, json.error]).toEqual([args, { code: 'symlink_loop', message: expect.stringContaining('"loop-a') }]);
+    }
+    // Listing the folder that holds the loop is fine: the loop is shown as the link it is.
+    expect((await run(['list', ''])).json.entries).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'loop-a', type: 'symlink', linkTarget: 'loop-b' })]));
+  });
+
+  it('copies named pipes, hard links and symlinks in a folder as what they are; a pipe on its own too', async () => {
+    fs.mkdirSync(path.join(root, 'special'));
+    spawnSync('mkfifo', [path.join(root, 'special/pipe')]);
+    fs.writeFileSync(path.join(root, 'special/one.txt'), 'one');
+    fs.linkSync(path.join(root, 'special/one.txt'), path.join(root, 'special/two.txt'));
+    fs.symlinkSync('one.txt', path.join(root, 'special/link'));
+    expect((await run(['copy', 'special', 'special-copy'])).json).toMatchObject({ path: 'special-copy', type: 'folder' });
+    const copied = (name: string) => fs.lstatSync(path.join(root, 'special-copy', name));
+    expect(copied('pipe').isFIFO()).toBe(true);
+    expect(copied('link').isSymbolicLink()).toBe(true);
+    expect(copied('two.txt').ino).toBe(copied('one.txt').ino);
+    expect(copied('one.txt').ino).not.toBe(fs.statSync(path.join(root, 'special/one.txt')).ino);
+    expect((await run(['copy', 'special/pipe', 'pipe-copy'])).json).toMatchObject({ path: 'pipe-copy', type: 'other' });
+    expect(fs.lstatSync(path.join(root, 'pipe-copy')).isFIFO()).toBe(true);
+    // Nothing staged is left beside the copies.
+    expect(fs.readdirSync(root).filter((name) => name.startsWith('.crewclaw-copy'))).toEqual([]);
+  });
+
+  it('moves and copies a symlink that leads outside as the link it is, and says so', async () => {
+    const copied = await run(['copy', 'escape-file', 'docs/copied-link']);
+    expect(copied.json).toMatchObject({ path: 'docs/copied-link', type: 'symlink', linkTarget: secret });
+    const moved = await run(['move', 'escape-dir', 'docs/moved-link']);
+    expect(moved.json).toMatchObject({ path: 'docs/moved-link', type: 'symlink', linkTarget: home });
+    expect(fs.readlinkSync(path.join(root, 'docs/moved-link'))).toBe(home);
+    expect(fs.existsSync(path.join(root, 'escape-dir'))).toBe(false);
+    // Reading through them stays refused.
+    expect((await run(['read', 'docs/copied-link', '0', ''])).json.error.code).toBe('outside');
+    expect((await run(['list', 'docs/moved-link'])).json.error.code).toBe('outside');
   });
 
   it('reads exactly the bytes asked for, or fails; never a FIFO', async () => {

@@ -14,7 +14,7 @@ import { AppError } from '../errors/app-error';
 import { COMMIT_FRAME, END_FILE_FRAME, beginFileFrame, dataFrames } from '../files/upload-frames';
 import { WorkspaceToolRunner, writeTo } from '../files/workspace-tool-runner';
 import { parseWorkspacePath, type WorkspacePath } from '../files/workspace-path';
-import { zipFromTars } from '../files/zip-stream';
+import { zipFromTars, type PackAnswer } from '../files/zip-stream';
 import type { RuntimeDriver } from '../runtimes/runtime-driver';
 import type { AuditService } from './audit.service';
 import type { RequestContext } from './request-context';
@@ -100,7 +100,7 @@ export class FilesService {
     return this.tool.run<FileStat>(owner.username, 'stat', [path.relative]);
   }
 
-  /** A file's bytes, whole or the inclusive range chosen by `pickRange` once its size is known. */
+  /** A file's bytes, whole or the inclusive range chosen by `pickRange` once its size is known (it may throw to refuse). */
   async read(
     context: RequestContext,
     owner: RuntimeOwner,
@@ -109,13 +109,27 @@ export class FilesService {
   ): Promise<FileDownload & { range: { start: number; end: number } | null }> {
     const path = parseWorkspacePath(rawPath, 'path', { allowRoot: false });
     await this.ready(context, owner, 'read', { path: path.relative });
-    const stat = await this.tool.run<FileStat>(owner.username, 'stat', [path.relative]);
-    if (stat.type === 'folder') throw new AppError(400, 'is_a_folder', `"${path.relative}" is a folder; download it as a zip instead.`);
+    const stat = await this.contentStat(owner, path);
     const range = pickRange(stat);
     // Exactly the bytes announced in Content-Length: a file that changed size since is an error, not a corrupt response.
-    const output = await this.tool.openOutput(owner.username, 'read', [stat.realPath, String(range?.start ?? 0), String(range ? range.end : stat.size - 1)]);
+    const output = await this.tool.openOutput<void>(owner.username, 'read', [stat.realPath, String(range?.start ?? 0), String(range ? range.end : stat.size - 1)]);
     this.holdUntilClosed(owner, output.body);
     return { stat, range, ...output };
+  }
+
+  /** What a read of the file would answer, from its metadata alone: no byte of it is read (HEAD). */
+  async describeContent(context: RequestContext, owner: RuntimeOwner, rawPath: unknown): Promise<FileStat> {
+    const path = parseWorkspacePath(rawPath, 'path', { allowRoot: false });
+    await this.ready(context, owner, 'read', { path: path.relative });
+    return this.contentStat(owner, path);
+  }
+
+  /** A file that has content to read: not a folder, nor a named pipe, socket or device. */
+  private async contentStat(owner: RuntimeOwner, path: WorkspacePath): Promise<FileStat> {
+    const stat = await this.tool.run<FileStat>(owner.username, 'stat', [path.relative]);
+    if (stat.type === 'folder') throw new AppError(400, 'is_a_folder', `"${path.relative}" is a folder; download it as a zip instead.`);
+    if (stat.type !== 'file') throw new AppError(400, 'invalid', `"${path.relative}" is not a regular file (a named pipe, socket or device), so it has no content to download.`);
+    return stat;
   }
 
   /** A zip of the chosen files and folders, streamed as it is made. */
@@ -127,7 +141,12 @@ export class FilesService {
     const stats = await Promise.all(paths.map((path) => this.tool.run<FileStat>(owner.username, 'stat', [path.relative])));
     const single = stats.length === 1 ? stats[0]! : null;
     const name = single ? `${single.realPath === '' ? 'workspace' : single.name}.zip` : 'files.zip';
-    const body = zipFromTars(stats.map((stat) => async () => (await this.tool.openOutput(owner.username, 'pack', [stat.realPath])).body));
+    const body = zipFromTars(
+      stats.map((stat) => async () => {
+        const { body: tar, done } = await this.tool.openOutput<PackAnswer>(owner.username, 'pack', [stat.realPath]);
+        return { body: tar, done };
+      }),
+    );
     this.holdUntilClosed(owner, body);
     return { name, body };
   }

@@ -56,22 +56,19 @@ export function filesRoutes(files: FilesService, ownerOf: (req: Request) => Runt
     res.json({ file: sendStat(res, await files.stat(contextOf(req), ownerOf(req), path)) });
   });
 
-  router.get('/content', async (req, res) => {
-    const { path, inline } = parseInput(contentQuery, { ...req.query });
-    let unsatisfiable = false;
-    const download = await files.read(contextOf(req), ownerOf(req), path, (stat) => {
-      const ranges = req.range(stat.size, { combine: true });
-      if (ranges === -1) unsatisfiable = true;
-      // One range is what download managers and media players ask for; several get the whole file.
-      if (ranges === undefined || ranges === -1 || ranges === -2 || ranges.length !== 1 || ranges.type !== 'bytes') return null;
-      return { start: ranges[0]!.start, end: ranges[0]!.end };
-    });
-    const { stat, range } = download;
-    if (unsatisfiable) {
-      download.abort();
-      res.setHeader('Content-Range', `bytes */${stat.size}`);
-      throw new AppError(416, 'range_not_satisfiable', `The file is ${stat.size} bytes long.`);
+  /** The byte range a request asks of a file of `size` bytes: one range, or the whole file (null). */
+  const rangeOf = (req: Request, stat: FileStat): { start: number; end: number } | null => {
+    const ranges = req.range(stat.size, { combine: true });
+    if (ranges === -1) {
+      throw new AppError(416, 'range_not_satisfiable', `The file is ${stat.size} bytes long.`, { headers: { 'Content-Range': `bytes */${stat.size}` } });
     }
+    // One range is what download managers and media players ask for; several get the whole file.
+    if (ranges === undefined || ranges === -2 || ranges.length !== 1 || ranges.type !== 'bytes') return null;
+    return { start: ranges[0]!.start, end: ranges[0]!.end };
+  };
+
+  /** The headers GET and HEAD on a file's content share. */
+  const contentHeaders = (res: Response, stat: FileStat, range: { start: number; end: number } | null, inline: boolean) => {
     res.setHeader('Accept-Ranges', 'bytes');
     // The agent changes files at any time: a browser may keep a copy, but must ask before using it.
     res.setHeader('Cache-Control', 'private, no-cache');
@@ -88,6 +85,22 @@ export function filesRoutes(files: FilesService, ownerOf: (req: Request) => Runt
     } else {
       res.setHeader('Content-Length', String(stat.size));
     }
+  };
+
+  // Before the GET route: Express would otherwise answer HEAD with the GET handler, which reads the
+  // whole file from the runtime only to throw it away (a 100 GB file never answered).
+  router.head('/content', async (req, res) => {
+    const { path, inline } = parseInput(contentQuery, { ...req.query });
+    const stat = await files.describeContent(contextOf(req), ownerOf(req), path);
+    contentHeaders(res, stat, rangeOf(req, stat), inline);
+    res.end();
+  });
+
+  router.get('/content', async (req, res) => {
+    const { path, inline } = parseInput(contentQuery, { ...req.query });
+    // A range that cannot be satisfied is refused (416) before any byte is read.
+    const download = await files.read(contextOf(req), ownerOf(req), path, (stat) => rangeOf(req, stat));
+    contentHeaders(res, download.stat, download.range, inline);
     await stream(res, download.body, download.done, () => download.abort());
   });
 
