@@ -112,6 +112,9 @@ const detailMessages: Record<string, MessageKey> = {
   invalid_upload: 'error.invalid_upload',
   precondition_failed: 'error.precondition_failed',
   range_not_satisfiable: 'error.range_not_satisfiable',
+  symlink_loop: 'error.symlink_loop',
+  permission_denied: 'error.permission_denied',
+  no_space: 'error.no_space',
 };
 
 /** Field messages we can translate, keyed by `code:field`. */

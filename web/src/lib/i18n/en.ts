@@ -86,6 +86,9 @@ export const en = {
   'error.invalid_upload': '{detail}',
   'error.precondition_failed': '{detail}',
   'error.range_not_satisfiable': '{detail}',
+  'error.symlink_loop': '{detail}',
+  'error.permission_denied': '{detail}',
+  'error.no_space': '{detail}',
 
   'setup.title': 'Set up CrewClaw',
   'setup.intro': 'Create the first administrator account. You can add your team afterwards.',

@@ -87,6 +87,9 @@ export const zhCN: Messages = {
   'error.invalid_upload': '无法读取上传内容，未保存任何内容。（{detail}）',
   'error.precondition_failed': '文件在此期间已被修改。（{detail}）',
   'error.range_not_satisfiable': '请求的范围超出了文件长度。（{detail}）',
+  'error.symlink_loop': '该路径经过一个循环的符号链接（链接最终指回自身），无法打开。（{detail}）',
+  'error.permission_denied': '运行环境中的用户没有权限访问该路径，请在运行环境中修改其权限。（{detail}）',
+  'error.no_space': '运行环境的磁盘已满，未做任何更改。（{detail}）',
 
   'setup.title': '初始化 CrewClaw',
   'setup.intro': '创建第一个管理员账号，之后即可添加团队成员。',
