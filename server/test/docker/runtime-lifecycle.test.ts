@@ -1,5 +1,6 @@
 import { setupAdmin, createUser, type SignedIn, type TestPlatform } from '../integration/support/test-platform';
-import { containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform, PREFIX } from './support/docker-platform';
+import { subnetPlan } from '../../src/runtimes/runtime-names';
+import { containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform, PREFIX, SUBNET_POOL } from './support/docker-platform';
 
 jest.setTimeout(300_000);
 
@@ -18,7 +19,7 @@ describe('a user\'s runtime, on the real Docker daemon', () => {
   let admin: SignedIn;
   beforeAll(async () => {
     // Someone else's network already holds the first /28 of the pool: runtimes must move past it.
-    docker('network', 'create', '--label', 'org.crewclaw.test=1', '--label', `org.crewclaw.platform=${PREFIX}`, '--subnet', '10.214.0.0/28', `${PREFIX}-foreign`);
+    docker('network', 'create', '--label', 'org.crewclaw.test=1', '--label', `org.crewclaw.platform=${PREFIX}`, '--subnet', subnetPlan(SUBNET_POOL, 0).subnet, `${PREFIX}-foreign`);
     test = startDockerPlatform();
     admin = await setupAdmin(test);
   });

@@ -7,7 +7,20 @@
 import { RuntimeRepository } from '../../src/repositories/runtime.repository';
 import { subnetCapacity } from '../../src/runtimes/runtime-names';
 import { createUser, setupAdmin, type SignedIn, type TestPlatform } from '../integration/support/test-platform';
-import { PREFIX, RUNTIME_IMAGE, SUBNET_POOL, connectFrom, docker, dockerEnv, driverFor, printingLogsOnFailure, removeTestResources, runtimeAddress, startDockerPlatform } from './support/docker-platform';
+import {
+  PREFIX,
+  RUNTIME_IMAGE,
+  SUBNET_POOL,
+  connectFrom,
+  docker,
+  dockerEnv,
+  driverFor,
+  egressAddress,
+  printingLogsOnFailure,
+  removeTestResources,
+  runtimeAddress,
+  startDockerPlatform,
+} from './support/docker-platform';
 
 jest.setTimeout(900_000);
 
@@ -55,14 +68,20 @@ describe('a hundred users on one host', () => {
       ]);
     });
 
-    const networks = docker('network', 'ls', '--filter', `label=org.crewclaw.platform=${PREFIX}`, '--format', '{{.Name}}').split('\n').filter(Boolean);
+    // User networks only (the shared egress network is the one other).
+    const networks = docker('network', 'ls', '--filter', `label=org.crewclaw.platform=${PREFIX}`, '--filter', 'label=org.crewclaw.role=network', '--format', '{{.Name}}')
+      .split('\n')
+      .filter(Boolean);
     expect(networks).toHaveLength(100);
     const subnets = networks.map((network) => docker('network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}}', network));
     expect(new Set(subnets).size).toBe(100);
-    expect(subnets.every((subnet) => subnet.startsWith('10.214.') && subnet.endsWith('/28'))).toBe(true);
+    const pool = SUBNET_POOL.split('.').slice(0, 2).join('.');
+    expect(subnets.every((subnet) => subnet.startsWith(`${pool}.`) && subnet.endsWith('/28'))).toBe(true);
 
     const [ninetyNinth, hundredth] = USERS.slice(98) as [string, string];
     expect(connectFrom(hundredth, runtimeAddress(hundredth))).toBe(0);
     expect(connectFrom(hundredth, runtimeAddress(ninetyNinth))).toBe(7);
+    // Neither on the network they both leave through.
+    expect(connectFrom(hundredth, egressAddress(ninetyNinth))).toBe(7);
   });
 });

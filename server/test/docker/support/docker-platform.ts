@@ -11,7 +11,8 @@ import { startTestPlatform, type TestPlatform } from '../../integration/support/
 export const TEST_LABEL = 'org.crewclaw.test';
 /** One prefix per test file run, so parallel runs and leftovers never collide. */
 export const PREFIX = `cctest${process.pid}`;
-export const SUBNET_POOL = '10.214.0.0/16';
+/** Runs on one daemon share it (a taken /28 is skipped); a run may take a pool of its own instead. */
+export const SUBNET_POOL = process.env.CREWCLAW_TEST_SUBNET_POOL ?? '10.214.0.0/16';
 export const RUNTIME_IMAGE = process.env.CREWCLAW_TEST_RUNTIME_IMAGE ?? 'crewclaw/runtime:dev';
 
 export function dockerEnv(extra: Record<string, string> = {}): Record<string, string> {
