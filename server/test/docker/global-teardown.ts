@@ -18,8 +18,9 @@ function isOtherLiveRun(platform: string | undefined): boolean {
 }
 
 export default function teardown(): void {
-  const list = (args: string[]) =>
-    execFileSync('docker', [...args, '--filter', 'label=org.crewclaw.test=1', '--format', '{{.ID}} {{.Label "org.crewclaw.platform"}}'], { encoding: 'utf8' })
+  // Volumes have no ID, only a name.
+  const list = (args: string[], id = '{{.ID}}') =>
+    execFileSync('docker', [...args, '--filter', 'label=org.crewclaw.test=1', '--format', `${id} {{.Label "org.crewclaw.platform"}}`], { encoding: 'utf8' })
       .split('\n')
       .filter(Boolean)
       .map((line) => line.split(' '))
@@ -34,7 +35,7 @@ export default function teardown(): void {
       // in use by something else of ours that is going away
     }
   }
-  const volumes = list(['volume', 'ls']);
+  const volumes = list(['volume', 'ls'], '{{.Name}}');
   if (volumes.length) execFileSync('docker', ['volume', 'rm', '-f', ...volumes]);
   // Network namespaces standing in for outside hosts (support/outside-host.ts), of runs that are over.
   for (const line of execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n')) {
