@@ -1,6 +1,6 @@
 import { setupAdmin, createUser, type SignedIn, type TestPlatform } from '../integration/support/test-platform';
 import { subnetPlan } from '../../src/runtimes/runtime-names';
-import { containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform, PREFIX, SUBNET_POOL } from './support/docker-platform';
+import { containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform, PREFIX, SUBNET_POOL, until } from './support/docker-platform';
 
 jest.setTimeout(300_000);
 
@@ -41,9 +41,13 @@ describe('a user\'s runtime, on the real Docker daemon', () => {
       const health = (await (await fetch(`http://${ip}:18789/healthz`)).json()) as { ok: boolean };
       expect(health.ok).toBe(true);
 
-      const status = await admin.agent.get('/api/runtime').expect(200);
-      expect(status.body.runtime.memoryBytes).toBeGreaterThan(50 * 1024 * 1024);
-      expect(status.body.runtime.memoryLimitBytes).toBe(2048 * 1024 * 1024);
+      // Usage comes from the background sampler: the first read asks for it, one soon after has it.
+      const usage = await until('usage figures', async () => {
+        const { runtime } = (await admin.agent.get('/api/runtime').expect(200)).body;
+        return runtime.memoryBytes === null ? undefined : runtime;
+      }, 15_000);
+      expect(usage.memoryBytes).toBeGreaterThan(50 * 1024 * 1024);
+      expect(usage.memoryLimitBytes).toBe(2048 * 1024 * 1024);
     }));
 
   it('is hardened, unpublished and has no provider key in its environment or files', () =>
