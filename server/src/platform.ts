@@ -117,7 +117,12 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
   services.runtimes.watch((error: unknown) => logger.warn('runtime event handling failed', { error }));
   // Runtimes that kept running while the control plane was away get its network memberships back.
   services.runtimes.reconnectRunning().then(
-    (users) => users.length > 0 && logger.info('reconnected to running runtimes', { users }),
+    ({ reconnected, unreachable }) => {
+      if (reconnected.length > 0) logger.info('reconnected to running runtimes', { users: reconnected });
+      if (unreachable.length > 0) {
+        logger.warn('running runtimes the control plane cannot rejoin (a network from an older version?); restart them, or upgrade them from the admin API', { users: unreachable });
+      }
+    },
     (error: unknown) => logger.warn('could not reconnect to running runtimes; each rejoins at its next start', { error }),
   );
   // Idle runtimes are stopped by a sweep once a minute; their files stay in their volumes.

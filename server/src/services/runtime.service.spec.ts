@@ -166,7 +166,7 @@ describe('RuntimeService with the in-memory driver', () => {
     await runtimes.start(CLI_CONTEXT, bob);
     await runtimes.stop(CLI_CONTEXT, bob);
     driver.peerConnections.length = 0;
-    expect(await runtimes.reconnectRunning()).toEqual(['alice']);
+    expect(await runtimes.reconnectRunning()).toEqual({ reconnected: ['alice'], unreachable: [] });
     expect(driver.peerConnections).toEqual(['alice']);
   });
 

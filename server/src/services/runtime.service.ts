@@ -246,8 +246,9 @@ export class RuntimeService implements RuntimeRemoval {
    * recreated control plane container lost them). Returns who was reconnected; failures wait for the
    * runtime's next start, which joins again.
    */
-  async reconnectRunning(): Promise<string[]> {
+  async reconnectRunning(): Promise<{ reconnected: string[]; unreachable: string[] }> {
     const reconnected: string[] = [];
+    const unreachable: string[] = [];
     for (const container of await this.guard(() => this.driver.list())) {
       if (container.status !== 'running' && container.status !== 'restarting') continue;
       const record = this.runtimes.findByUsername(container.username);
@@ -256,10 +257,12 @@ export class RuntimeService implements RuntimeRemoval {
         await this.driver.connectPeers(container.username, record.subnetIndex);
         reconnected.push(container.username);
       } catch {
-        // left for its next start
+        // Left for its next start, which makes its network anew (e.g. one from an older version,
+        // which the control plane must not join): until then, it cannot be reached.
+        unreachable.push(container.username);
       }
     }
-    return reconnected;
+    return { reconnected, unreachable };
   }
 
   async logs(owner: RuntimeOwner, options: { tail: number; follow: boolean }): Promise<Readable> {
