@@ -247,8 +247,10 @@ function list(rel) {
     const full = path.join(real, name);
     try {
       entries.push(describe(name, fs.lstatSync(full), full));
-    } catch {
-      // removed while we looked
+    } catch (error) {
+      // Removed while we looked; anything else (a folder that may be read but not searched) is
+      // said, rather than shown as an empty folder.
+      if (error.code !== 'ENOENT') throw error;
     }
   }
   return { entries };

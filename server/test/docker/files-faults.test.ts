@@ -113,6 +113,8 @@ describe('files the way a workspace really holds them', () => {
   it('answers symlink loops and missing permissions with a 4xx that names them, never a 500', () =>
     printingLogsOnFailure(['hal'], async () => {
       asAgent('hal', 'ln -s loop-b loop-a && ln -s loop-a loop-b && mkdir -p shut && echo x > shut/in.txt && chmod 000 shut && echo y > closed.txt && chmod 000 closed.txt');
+      // Readable but not searchable: its names can be read, nothing about them.
+      asAgent('hal', 'mkdir -p unsearchable && echo z > unsearchable/z.txt && chmod 444 unsearchable');
       const loops = [
         hal.agent.get('/api/files/stat?path=loop-a'),
         hal.agent.get('/api/files?path=loop-a'),
@@ -128,9 +130,10 @@ describe('files the way a workspace really holds them', () => {
         hal.agent.get('/api/files/content?path=shut/in.txt'),
         hal.agent.get('/api/files/content?path=closed.txt'),
         hal.agent.get('/api/files/archive?path=shut/in.txt'),
+        hal.agent.get('/api/files?path=unsearchable'),
       ];
       for (const response of await Promise.all(denied)) {
-        expect([response.status, response.body.error]).toEqual([403, { code: 'permission_denied', message: expect.stringMatching(/no permission to \w+ "(shut|closed\.txt)/) }]);
+        expect([response.status, response.body.error]).toEqual([403, { code: 'permission_denied', message: expect.stringMatching(/no permission to \w+ "(shut|closed\.txt|unsearchable)/) }]);
       }
       // The folder holding them lists as usual.
       const listed = await hal.agent.get('/api/files?path=').expect(200);
