@@ -15,8 +15,10 @@
 //   shim        its containerd-shim-runc-v2 (/proc/PID/stat utime+stime)
 //   runc        runc processes the shim reaped (the shim's cutime+cstime minus the health check
 //               processes that ran inside the container, which the shim reaps too: no double count)
-//   daemons     dockerd + containerd (utime+stime+cutime+cstime) above their rate in a window
-//               measured before the first phase with no runtime of ours, divided by N
+//   daemons     dockerd + containerd (utime+stime+cutime+cstime) above their background rate,
+//               divided by N. Both rates are medians of slices (others' Docker calls come in bursts);
+//               the background is measured with no runtime of ours, before the first phase and after
+//               the last
 // Each figure is in % of one core per runtime. Target: at most 0.5 % per idle runtime.
 // The host's own busy share of all cores is reported beside it, with the other containers that ran.
 //
@@ -235,17 +237,23 @@ export async function run() {
     await removeBenchResources();
     await waitQuiet({ maxMs: 60_000 });
 
-    // The daemons' background rate, with no runtime of ours.
-    const baseline = {};
-    {
-      const before = snapshot([]);
-      await sleep(BASELINE_S * 1000);
-      const used = attribute(before, snapshot([]), []);
-      baseline.daemonsPercent = round2(pct(used.daemons, used.seconds));
-      baseline.hostBusyPercentOfAllCores = used.hostBusyPercentOfAllCores;
-      baseline.others = await otherContainers();
-      console.log(`  baseline ${BASELINE_S} s: dockerd+containerd ${baseline.daemonsPercent} % of a core, host ${baseline.hostBusyPercentOfAllCores} % busy, ${baseline.others.count} other containers`);
+    // The daemons' background rate, with no runtime of ours: here, and again after the last phase.
+    const baselines = [];
+    async function measureBaseline(when) {
+      const others = await otherContainers();
+      const slices = [];
+      let previous = snapshot([]);
+      for (let slice = 0; slice < SLICES; slice += 1) {
+        await sleep((BASELINE_S / SLICES) * 1000);
+        const now = snapshot([]);
+        const used = attribute(previous, now, []);
+        slices.push({ daemonsPercent: round2(pct(used.daemons, used.seconds)), hostBusyPercentOfAllCores: used.hostBusyPercentOfAllCores });
+        previous = now;
+      }
+      baselines.push({ when, slices, others });
+      console.log(`  baseline ${when}, ${BASELINE_S} s: dockerd+containerd ${slices.map((x) => x.daemonsPercent).join(', ')} % of a core; ${others.count} other containers`);
     }
+    await measureBaseline('before');
 
     const phases = {};
     for (const phase of PHASES) {
@@ -292,7 +300,8 @@ export async function run() {
         const now = snapshot(ids);
         const used = attribute(previous, now, ids);
         slices.push({
-          perRuntimePercent: round2(pct(used.containers.reduce((sum, c) => sum + c.cgroup + c.shim + c.runc, 0), used.seconds) / n),
+          perRuntimeWithoutDaemonsPercent: round2(pct(used.containers.reduce((sum, c) => sum + c.cgroup + c.shim + c.runc, 0), used.seconds) / n),
+          daemonsPercent: round2(pct(used.daemons, used.seconds)),
           hostBusyPercentOfAllCores: used.hostBusyPercentOfAllCores,
         });
         previous = now;
@@ -300,16 +309,12 @@ export async function run() {
       const used = attribute(first, previous, ids);
       const sum = (key) => used.containers.reduce((total, c) => total + c[key], 0);
       const perRuntime = (ns) => round2(pct(ns, used.seconds) / n);
-      const daemonsPercent = pct(used.daemons, used.seconds);
-      const daemonsShare = round2(Math.max(0, daemonsPercent - baseline.daemonsPercent) / n);
       const parts = {
         gateway: perRuntime(sum('gateway')),
         checksInContainer: perRuntime(sum('checks')),
         shim: perRuntime(sum('shim')),
         runc: perRuntime(sum('runc')),
-        daemonsShare,
       };
-      const total = round2(parts.gateway + parts.checksInContainer + parts.shim + parts.runc + parts.daemonsShare);
       const eachRuntime = used.containers.map((c) => round2(pct(c.cgroup + c.shim + c.runc, used.seconds)));
       phases[phase] = {
         title: TITLES[phase],
@@ -319,17 +324,30 @@ export async function run() {
         medianBatchMs: median(startMs),
         allUpMs,
         windowSeconds: round2(used.seconds),
-        perRuntimePercent: { ...parts, total },
-        allRuntimesPercentOfACore: round2(total * n),
+        perRuntimePercent: parts,
         eachRuntimeWithoutDaemonsPercent: { min: Math.min(...eachRuntime), median: round2(median(eachRuntime)), max: Math.max(...eachRuntime) },
-        daemonsPercent: round2(daemonsPercent),
+        daemonsPercent: round2(median(slices.map((x) => x.daemonsPercent))),
         slices,
         hostBusyPercentOfAllCores: used.hostBusyPercentOfAllCores,
         others: othersSeen,
       };
-      console.log(`  ${phase}: ${total} % of a core per runtime (${JSON.stringify(parts)}), host ${used.hostBusyPercentOfAllCores} % busy`);
+      console.log(`  ${phase}: per runtime ${JSON.stringify(parts)} % of a core, dockerd+containerd ${phases[phase].daemonsPercent} % for all; host ${used.hostBusyPercentOfAllCores} % busy`);
       await removeBenchResources();
       await waitQuiet({ maxMs: 120_000 });
+    }
+    await measureBaseline('after');
+
+    // Now the daemons' share of each phase, against the background of both baselines.
+    const baseline = {
+      daemonsPercent: round2(median(baselines.flatMap((b) => b.slices.map((x) => x.daemonsPercent)))),
+      hostBusyPercentOfAllCores: round2(median(baselines.flatMap((b) => b.slices.map((x) => x.hostBusyPercentOfAllCores)))),
+      windows: baselines,
+    };
+    for (const r of Object.values(phases)) {
+      const p = r.perRuntimePercent;
+      p.daemonsShare = round2(Math.max(0, r.daemonsPercent - baseline.daemonsPercent) / n);
+      p.total = round2(p.gateway + p.checksInContainer + p.shim + p.runc + p.daemonsShare);
+      r.allRuntimesPercentOfACore = round2(p.total * n);
     }
 
     const result = {
@@ -359,7 +377,7 @@ export async function run() {
 Idle runtimes (${result.machine}, Docker ${result.docker}, ${IMAGE}), ${n} runtimes, ${WINDOW_S} s window after ${SETTLE_S} s settling
   % of one core per idle runtime:
 ${Object.keys(phases).map(row).join('\n')}
-  baseline: dockerd+containerd ${baseline.daemonsPercent} % of a core with none of ours; host ${baseline.hostBusyPercentOfAllCores} % busy
+  baseline: dockerd+containerd ${baseline.daemonsPercent} % of a core with none of ours (median of ${SLICES * baselines.length} slices); host ${baseline.hostBusyPercentOfAllCores} % busy
 ${result.ratioOldToNew !== undefined ? `  ratio old / new: ${result.ratioOldToNew}` : ''}`);
     return result;
   } finally {
