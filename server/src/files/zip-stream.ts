@@ -18,6 +18,7 @@ import tar from 'tar-stream';
 import { DEFLATED, STORED, ZipWriter, type ZipEntryInfo } from './zip-writer';
 
 const SAMPLE_BYTES = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 /** Deflate must save at least this share of the bytes to be worth its time. */
 const WORTH_DEFLATING = 0.9;
 const LEVEL = 6;
@@ -127,7 +128,7 @@ class Zipper {
       await drain(chunks);
       info.kind = 'directory';
       if (!info.name.endsWith('/')) info.name += '/';
-      yield* await this.writer.whole(info, { method: STORED, crc: 0, size: 0, compressedSize: 0 }, Buffer.alloc(0));
+      yield* await this.writer.whole(info, { method: STORED, crc: 0, size: 0, compressedSize: 0 }, EMPTY);
       return;
     }
     if (header.type === 'symlink') {

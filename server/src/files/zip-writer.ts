@@ -66,24 +66,22 @@ function dosDateTime(date: Date): { time: number; date: number } {
   };
 }
 
-/** Extra field 0x5455 (extended timestamp): the modification time in Unix seconds. */
-function timestampExtra(date: Date): Buffer {
-  const extra = Buffer.alloc(9);
-  extra.writeUInt16LE(0x5455, 0);
-  extra.writeUInt16LE(5, 2);
-  extra.writeUInt8(1, 4);
+/** Writes extra field 0x5455 (extended timestamp: the modification time in Unix seconds) at `at`; 9 bytes. */
+function writeTimestamp(buffer: Buffer, at: number, date: Date): number {
   const seconds = Math.floor(date.getTime() / 1000);
-  extra.writeUInt32LE(Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), MAX32) : 0, 5);
-  return extra;
+  buffer.writeUInt16LE(0x5455, at);
+  buffer.writeUInt16LE(5, at + 2);
+  buffer.writeUInt8(1, at + 4);
+  buffer.writeUInt32LE(Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), MAX32) : 0, at + 5);
+  return at + 9;
 }
 
-/** Extra field 0x0001 (ZIP64) holding the given 8-byte values. */
-function zip64Extra(values: number[]): Buffer {
-  const extra = Buffer.alloc(4 + 8 * values.length);
-  extra.writeUInt16LE(0x0001, 0);
-  extra.writeUInt16LE(8 * values.length, 2);
-  values.forEach((value, index) => extra.writeBigUInt64LE(BigInt(value), 4 + 8 * index));
-  return extra;
+/** Writes extra field 0x0001 (ZIP64) holding the given 8-byte values at `at`. */
+function writeZip64(buffer: Buffer, at: number, values: number[]): number {
+  buffer.writeUInt16LE(0x0001, at);
+  buffer.writeUInt16LE(8 * values.length, at + 2);
+  values.forEach((value, index) => buffer.writeBigUInt64LE(BigInt(value), at + 4 + 8 * index));
+  return at + 4 + 8 * values.length;
 }
 
 function fileType(kind: ZipEntryInfo['kind']): number {
@@ -98,23 +96,32 @@ export function needsZip64(size: number): boolean {
   return size + Math.ceil(size / 2048) + 1024 >= MAX32;
 }
 
-/** The central directory's records: in memory up to `spillBytes`, then in an unlinked temporary file. */
+/**
+ * The central directory's records, written straight into one block of `spillBytes` (no object per
+ * record: tens of thousands of small Buffers would outlive many collections and pile up as
+ * garbage); each full block goes to an unlinked temporary file.
+ */
 class CentralDirectory {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly block: Buffer;
+  private used = 0;
   private file: fs.FileHandle | null = null;
   private spilled = 0;
   count = 0;
   bytes = 0;
 
-  constructor(private readonly spillBytes: number) {}
+  constructor(spillBytes: number) {
+    // Room for the longest record there can be (a 64 KiB name and its extra fields).
+    this.block = Buffer.allocUnsafe(Math.max(spillBytes, 128 * 1024));
+  }
 
-  async add(record: Buffer): Promise<void> {
-    this.chunks.push(record);
-    this.buffered += record.length;
-    this.bytes += record.length;
+  /** `length` bytes to write one record into, valid until the next call. */
+  async reserve(length: number): Promise<Buffer> {
+    if (this.used + length > this.block.length) await this.spill();
+    const record = this.block.subarray(this.used, this.used + length);
+    this.used += length;
+    this.bytes += length;
     this.count += 1;
-    if (this.buffered >= this.spillBytes) await this.spill();
+    return record;
   }
 
   private async spill(): Promise<void> {
@@ -124,29 +131,26 @@ class CentralDirectory {
       // Nobody else needs to see it, and it goes away with the handle whatever happens.
       await fs.unlink(name);
     }
-    const block = Buffer.concat(this.chunks, this.buffered);
-    this.chunks = [];
-    this.buffered = 0;
-    await this.file.write(block, 0, block.length, this.spilled);
-    this.spilled += block.length;
+    await this.file.write(this.block, 0, this.used, this.spilled);
+    this.spilled += this.used;
+    this.used = 0;
   }
 
-  /** Every record, in order, in blocks of at most `spillBytes`. */
+  /** Every record, in order, in blocks. */
   async *read(): AsyncGenerator<Buffer> {
     if (this.file) {
       for (let position = 0; position < this.spilled; ) {
-        const block = Buffer.allocUnsafe(Math.min(this.spillBytes, this.spilled - position));
+        const block = Buffer.allocUnsafe(Math.min(this.block.length, this.spilled - position));
         const { bytesRead } = await this.file.read(block, 0, block.length, position);
         if (bytesRead === 0) throw new Error('the zip directory file ended early');
         position += bytesRead;
         yield block.subarray(0, bytesRead);
       }
     }
-    if (this.buffered) yield Buffer.concat(this.chunks, this.buffered);
+    if (this.used) yield this.block.subarray(0, this.used);
   }
 
   async close(): Promise<void> {
-    this.chunks = [];
     const file = this.file;
     this.file = null;
     await file?.close();
@@ -209,7 +213,7 @@ export class ZipWriter {
     if (!entry) throw new Error('no entry is open');
     this.current = null;
     if (!entry.zip64 && (data.size > MAX32 || data.compressedSize > MAX32)) throw new Error(`"${entry.info.name}" grew past 4 GiB while it was zipped`);
-    const descriptor = Buffer.alloc(entry.zip64 ? 24 : 16);
+    const descriptor = Buffer.allocUnsafe(entry.zip64 ? 24 : 16);
     descriptor.writeUInt32LE(DATA_DESCRIPTOR, 0);
     descriptor.writeUInt32LE(data.crc >>> 0, 4);
     if (entry.zip64) {
@@ -269,12 +273,11 @@ export class ZipWriter {
   }
 
   private localHeader(info: ZipEntryInfo, data: ZipEntryData, zip64: boolean, streamed: boolean): Buffer {
-    const name = Buffer.from(info.name, 'utf8');
-    const extras = [timestampExtra(info.mtime)];
+    const nameLength = Buffer.byteLength(info.name, 'utf8');
     // Sizes are 8 bytes in the ZIP64 field (and in the data descriptor) when it is there.
-    if (zip64) extras.push(zip64Extra([streamed ? 0 : data.size, streamed ? 0 : data.compressedSize]));
-    const extra = Buffer.concat(extras);
-    const header = Buffer.alloc(30 + name.length + extra.length);
+    const extraLength = 9 + (zip64 ? 20 : 0);
+    // From Node's shared pool: headers are short-lived, one ArrayBuffer each would be garbage to sweep.
+    const header = Buffer.allocUnsafe(30 + nameLength + extraLength);
     const { time, date } = dosDateTime(info.mtime);
     header.writeUInt32LE(LOCAL_HEADER, 0);
     header.writeUInt16LE(zip64 ? 45 : 20, 4);
@@ -285,22 +288,23 @@ export class ZipWriter {
     header.writeUInt32LE(data.crc >>> 0, 14);
     header.writeUInt32LE(zip64 ? MAX32 : data.compressedSize, 18);
     header.writeUInt32LE(zip64 ? MAX32 : data.size, 22);
-    header.writeUInt16LE(name.length, 26);
-    header.writeUInt16LE(extra.length, 28);
-    name.copy(header, 30);
-    extra.copy(header, 30 + name.length);
+    header.writeUInt16LE(nameLength, 26);
+    header.writeUInt16LE(extraLength, 28);
+    header.write(info.name, 30, nameLength, 'utf8');
+    const at = writeTimestamp(header, 30 + nameLength, info.mtime);
+    if (zip64) writeZip64(header, at, [streamed ? 0 : data.size, streamed ? 0 : data.compressedSize]);
     return header;
   }
 
-  private record(info: ZipEntryInfo, data: ZipEntryData, offset: number, zip64: boolean, streamed = false): Promise<void> {
-    const name = Buffer.from(info.name, 'utf8');
+  private async record(info: ZipEntryInfo, data: ZipEntryData, offset: number, zip64: boolean, streamed = false): Promise<void> {
+    const nameLength = Buffer.byteLength(info.name, 'utf8');
     // In the directory, only the fields that do not fit go to the ZIP64 field, in this order.
-    const wide = [data.size, data.compressedSize, offset].map((value, index) => (index < 2 ? zip64 || value >= MAX32 : value >= MAX32));
-    const values = [data.size, data.compressedSize, offset].filter((_value, index) => wide[index]);
-    const timestamp = timestampExtra(info.mtime);
+    const fields = [data.size, data.compressedSize, offset];
+    const wide = fields.map((value, index) => (index < 2 && zip64) || value >= MAX32);
+    const values = fields.filter((_value, index) => wide[index]);
     // The central copy of 0x5455 holds the flags and the mtime only, as the local one does here.
-    const extra = values.length ? Buffer.concat([timestamp, zip64Extra(values)]) : timestamp;
-    const record = Buffer.alloc(46 + name.length + extra.length);
+    const extraLength = 9 + (values.length ? 4 + 8 * values.length : 0);
+    const record = await this.directory.reserve(46 + nameLength + extraLength);
     const { time, date } = dosDateTime(info.mtime);
     record.writeUInt32LE(CENTRAL_HEADER, 0);
     record.writeUInt16LE(MADE_BY, 4);
@@ -312,13 +316,15 @@ export class ZipWriter {
     record.writeUInt32LE(data.crc >>> 0, 16);
     record.writeUInt32LE(wide[1] ? MAX32 : data.compressedSize, 20);
     record.writeUInt32LE(wide[0] ? MAX32 : data.size, 24);
-    record.writeUInt16LE(name.length, 28);
-    record.writeUInt16LE(extra.length, 30);
+    record.writeUInt16LE(nameLength, 28);
+    record.writeUInt16LE(extraLength, 30);
+    // No comment, disk 0, no internal attributes.
+    record.fill(0, 32, 38);
     // Unix mode and type in the high half; the DOS "directory" bit for folders.
     record.writeUInt32LE((((fileType(info.kind) | (info.mode & 0o7777)) << 16) | (info.kind === 'directory' ? 0x10 : 0)) >>> 0, 38);
     record.writeUInt32LE(wide[2] ? MAX32 : offset, 42);
-    name.copy(record, 46);
-    extra.copy(record, 46 + name.length);
-    return this.directory.add(record);
+    record.write(info.name, 46, nameLength, 'utf8');
+    const at = writeTimestamp(record, 46 + nameLength, info.mtime);
+    if (values.length) writeZip64(record, at, values);
   }
 }
