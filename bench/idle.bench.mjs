@@ -177,7 +177,12 @@ async function removeBenchResources() {
   if (containers.length) await docker('rm', '-f', ...containers);
   // By id: a name can be ambiguous (two networks made under one name by racing creates).
   const networks = (await docker('network', 'ls', '--filter', filter, '--format', '{{.ID}}\t{{.Name}}')).split('\n').map((line) => line.split('\t'));
-  for (const [id, name] of networks) if (name && ours(name)) await docker('network', 'rm', id).catch(() => {});
+  for (const [id, name] of networks) {
+    if (!name || !ours(name)) continue;
+    // Docker 20.10 can keep a stale endpoint on a bridge ("has active endpoints" with no container on it;
+    // seen here once, after 25 runtimes on the egress network were removed): say so; the next run reuses it.
+    await docker('network', 'rm', id).catch((error) => console.error(`  could not remove network ${name}: ${error.message}`));
+  }
   const volumes = (await docker('volume', 'ls', '--filter', filter, '--format', '{{.Name}}')).split('\n').filter(ours);
   if (volumes.length) await docker('volume', 'rm', '-f', ...volumes);
 }
