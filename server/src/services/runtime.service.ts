@@ -18,7 +18,7 @@ import type { RuntimeRemoval } from './user.service';
 import { KeyedLock } from './keyed-lock';
 import { PLATFORM_CONTEXT, type RequestContext } from './request-context';
 import { RuntimeActivity } from './runtime-activity';
-import { RuntimeBringUp, RuntimeStartError } from './runtime-bring-up';
+import { RuntimeBringUp, RuntimeStartError, type BringUpSettings } from './runtime-bring-up';
 import type { RuntimeEvents, RuntimeStep } from './runtime-events';
 import { limitsOf, RuntimeStatusReader, type RuntimeOwner, type RuntimeView } from './runtime-status';
 import { RuntimeUsageSampler, type UsageSamplerOptions } from './runtime-usage-sampler';
@@ -27,16 +27,9 @@ import { RuntimeWatcher } from './runtime-watcher';
 export type { RuntimeOwner, RuntimeView } from './runtime-status';
 export { RuntimeStartError } from './runtime-bring-up';
 
-export interface RuntimeSettings {
+/** Everything a runtime is made from (runtime-bring-up.ts), plus the image runtimes should run. */
+export interface RuntimeSettings extends BringUpSettings {
   image: string;
-  namePrefix: string;
-  memoryMb: number;
-  cpus: number;
-  pidsLimit: number;
-  startTimeoutSeconds: number;
-  subnetPool: string;
-  publicUrl: string;
-  modelBaseUrl: string;
 }
 
 const STOP_GRACE_SECONDS = 10;
