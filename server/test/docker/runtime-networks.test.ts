@@ -4,7 +4,9 @@
  * stand-in container plays the shared one (the control plane, Traefik), on its own network named the
  * way compose names one, which sorts after every user network.
  */
+import { execFileSync } from 'node:child_process';
 import { DockerDriver } from '../../src/runtimes/docker/docker-driver';
+import { SubnetTakenError } from '../../src/runtimes/runtime-driver';
 import { subnetPlan } from '../../src/runtimes/runtime-names';
 import { setupAdmin, type SignedIn, type TestPlatform } from '../integration/support/test-platform';
 import { EGRESS_NETWORK, PREFIX, RUNTIME_IMAGE, SUBNET_POOL, TEST_LABEL, containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform } from './support/docker-platform';
@@ -136,5 +138,64 @@ describe('user networks left by an older version', () => {
     docker('network', 'disconnect', EGRESS_NETWORK, containerName(username));
     expect((await driver.find(username))?.specHash).toBe('');
     await driver.remove(username, { purgeVolume: true });
+  });
+});
+
+describe('the shared egress network', () => {
+  // A prefix of its own, so that this test sees the egress network made from nothing.
+  const prefix = `${PREFIX}e`;
+  const egress = `${prefix}-egress`;
+  const driver = new DockerDriver({ socketPath: '/var/run/docker.sock', prefix, subnetPool: SUBNET_POOL, extraLabels: { [TEST_LABEL]: '1' } });
+  const egressIds = () => docker('network', 'ls', '-q', '--no-trunc', '--filter', `name=^${egress}$`).split('\n').filter(Boolean);
+  const users = ['race0', 'race1', 'race2', 'race3'];
+  let nextIndex = 3990;
+
+  /** Creates a runtime on a /28 no parallel run uses, from the top of the pool down. */
+  async function createOnFreeSubnet(username: string) {
+    for (;;) {
+      const subnetIndex = (nextIndex -= 1);
+      try {
+        return await driver.create({ username, image: RUNTIME_IMAGE, subnetIndex, limits: { memoryBytes: 2 ** 30, nanoCpus: 5e8, pidsLimit: 256 }, env: {}, labels: {}, specHash: 'current' });
+      } catch (error) {
+        if (!(error instanceof SubnetTakenError) || subnetIndex < 3800) throw error;
+      }
+    }
+  }
+
+  afterAll(async () => {
+    for (const username of users) await driver.remove(username, { purgeVolume: true });
+    for (const id of egressIds()) docker('network', 'rm', id);
+  });
+
+  it('is made once when many runtimes are created at the same moment', async () => {
+    expect(egressIds()).toEqual([]);
+    const made = await Promise.allSettled(users.map((username) => createOnFreeSubnet(username)));
+    expect(made.map((result) => (result.status === 'fulfilled' ? 'made' : String(result.reason)))).toEqual(users.map(() => 'made'));
+    const [only, ...others] = egressIds();
+    expect(others).toEqual([]);
+    // Docker names the network a container is on only once it runs.
+    docker('start', ...users.map((username) => `${prefix}-rt-${username}`));
+    for (const username of users) {
+      expect(docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${egress}").NetworkID}}`, `${prefix}-rt-${username}`)).toBe(only);
+    }
+  });
+
+  it('left twice by an older version, is merged into the oldest, its members kept', async () => {
+    const [kept] = egressIds() as [string];
+    // Docker's API makes a second network of the same name when asked without its duplicate check.
+    const duplicate = JSON.parse(
+      execFileSync('curl', ['-sf', '--unix-socket', '/var/run/docker.sock', '-H', 'Content-Type: application/json', '-d',
+        JSON.stringify({ Name: egress, CheckDuplicate: false, Options: { 'com.docker.network.bridge.enable_icc': 'false' }, Labels: { [TEST_LABEL]: '1', 'org.crewclaw.platform': prefix } }),
+        'http://localhost/networks/create'], { encoding: 'utf8' }),
+    ).Id as string;
+    docker('network', 'disconnect', kept, `${prefix}-rt-race0`);
+    docker('network', 'connect', duplicate, `${prefix}-rt-race0`);
+    expect(egressIds().sort()).toEqual([kept, duplicate].sort());
+    await driver.removeContainer('race3');
+    await createOnFreeSubnet('race3');
+    expect(egressIds()).toEqual([kept]);
+    docker('start', `${prefix}-rt-race3`);
+    expect(docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${egress}").NetworkID}}`, `${prefix}-rt-race3`)).toBe(kept);
+    expect(docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${egress}").NetworkID}}`, `${prefix}-rt-race0`)).toBe(kept);
   });
 });

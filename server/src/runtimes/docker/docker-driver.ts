@@ -102,6 +102,8 @@ export class DockerDriver implements RuntimeDriver {
   private readonly docker: Docker;
   /** The previous CPU counters per user: a one-shot stats call has none, so CPU % is measured between calls. */
   private readonly cpuSamples = new Map<string, { total: number; system: number }>();
+  /** The egress lookup in flight, shared by concurrent creates (see ensureEgress). */
+  private egressLookup: Promise<string> | null = null;
 
   constructor(private readonly options: DockerDriverOptions) {
     this.docker = new Docker({ socketPath: options.socketPath });
@@ -205,16 +207,28 @@ export class DockerDriver implements RuntimeDriver {
    * The network every runtime leaves through, made on first use: an ordinary bridge (gateway, NAT)
    * with inter-container traffic off, so the runtimes on it cannot reach each other. No shared
    * container joins it. One that lets containers talk to each other is refused, not used.
+   *
+   * Docker's duplicate-name check is best effort: two creates at the same moment both succeed and
+   * leave two networks of one name, after which every connect by name fails as "ambiguous". So the
+   * concurrent creates of this process share one lookup, and duplicates already there (an earlier
+   * version had this race) are resolved by keeping the oldest and removing the rest. Returns its id.
    */
-  private async ensureEgress(): Promise<string> {
+  private ensureEgress(): Promise<string> {
+    this.egressLookup ??= this.findOrMakeEgress().finally(() => {
+      this.egressLookup = null;
+    });
+    return this.egressLookup;
+  }
+
+  private async findOrMakeEgress(): Promise<string> {
     const name = egressNetworkName(this.options.prefix);
-    let info: Docker.NetworkInspectInfo;
-    try {
-      info = await call(() => this.docker.getNetwork(name).inspect());
-    } catch (error) {
-      if (statusCode(error) !== 404) throw error;
-      try {
-        await call(() =>
+    // The name filter matches substrings: keep exact matches only.
+    const listNamed = async () =>
+      (await call(() => this.docker.listNetworks({ filters: { name: [name] } }))).filter((network) => network.Name === name);
+    let found = await listNamed();
+    if (found.length === 0) {
+      await tolerate(
+        () =>
           this.docker.createNetwork({
             Name: name,
             Driver: 'bridge',
@@ -222,17 +236,35 @@ export class DockerDriver implements RuntimeDriver {
             Options: { [ICC_OPTION]: 'false' },
             Labels: { ...this.options.extraLabels, [LABELS.platform]: this.options.prefix, [LABELS.role]: 'egress' },
           }),
-        );
-        return name;
-      } catch (createError) {
-        if (statusCode(createError) !== 409) throw createError; // else made meanwhile by a concurrent create
-        info = await call(() => this.docker.getNetwork(name).inspect());
-      }
+        409, // made meanwhile by another process
+      );
+      found = await listNamed();
     }
-    if (info.Internal || info.Options?.[ICC_OPTION] !== 'false') {
+    found.sort((a, b) => Date.parse(a.Created) - Date.parse(b.Created) || a.Id.localeCompare(b.Id));
+    const [kept, ...duplicates] = found;
+    if (!kept) throw new Error(`network ${name} could not be made`);
+    if (kept.Internal || kept.Options?.[ICC_OPTION] !== 'false') {
       throw new Error(`network ${name} exists but is internal or lets its containers reach each other: remove it, and the platform makes it again`);
     }
-    return name;
+    for (const duplicate of duplicates) await this.mergeInto(kept.Id, duplicate.Id);
+    return kept.Id;
+  }
+
+  /** Moves the containers of a duplicate egress network to the kept one (a moment without a way out), then removes the duplicate. */
+  private async mergeInto(keptId: string, duplicateId: string): Promise<void> {
+    let members: string[];
+    try {
+      members = Object.keys((await call(() => this.docker.getNetwork(duplicateId).inspect())).Containers ?? {});
+    } catch (error) {
+      if (statusCode(error) === 404) return;
+      throw error;
+    }
+    // Docker knows a container's networks by name: it must leave the duplicate before it can join the kept one.
+    for (const id of members) {
+      await tolerate(() => this.docker.getNetwork(duplicateId).disconnect({ Container: id, Force: true }), 404);
+      await tolerate(() => this.docker.getNetwork(keptId).connect({ Container: id }), 404); // removed meanwhile
+    }
+    await this.removeNetwork(duplicateId);
   }
 
   /**
