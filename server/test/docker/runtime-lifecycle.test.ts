@@ -65,6 +65,8 @@ describe('a user\'s runtime, on the real Docker daemon', () => {
         NetworkMode: `${PREFIX}-net-admin`,
       });
       expect(inspect.HostConfig.PortBindings ?? {}).toEqual({});
+      // No Docker health check: each one is a runc exec, the idle cost of every runtime (docs/benchmarks.md).
+      expect(inspect.Config.Healthcheck.Test).toEqual(['NONE']);
       expect(JSON.stringify(inspect.Mounts)).not.toContain('docker.sock');
       expect(inspect.Config.User).toBe('1000:1000');
       expect(inspect.Config.Labels).toMatchObject({ 'org.crewclaw.user': 'admin', 'org.crewclaw.image': 'crewclaw/runtime:dev', 'traefik.enable': 'true' });

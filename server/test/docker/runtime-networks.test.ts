@@ -137,6 +137,13 @@ describe('user networks left by an older version', () => {
     // A container without its way out is from an older layout: the service is told to make it again.
     docker('network', 'disconnect', EGRESS_NETWORK, containerName(username));
     expect((await driver.find(username))?.specHash).toBe('');
+
+    // So is one with a Docker health check, as versions before the idle fix made them.
+    await driver.removeContainer(username);
+    docker('create', '--name', containerName(username), ...LABELS, '--label', `org.crewclaw.user=${username}`, '--label', 'org.crewclaw.role=runtime',
+      '--label', 'org.crewclaw.spec-hash=current', '--network', network, '--health-cmd', 'true', '--health-interval', '2s', RUNTIME_IMAGE);
+    docker('network', 'connect', EGRESS_NETWORK, containerName(username));
+    expect((await driver.find(username))?.specHash).toBe('');
     await driver.remove(username, { purgeVolume: true });
   });
 });

@@ -154,10 +154,20 @@ export class DockerDriver implements RuntimeDriver {
       restartCount: info.RestartCount,
       health: (info.State.Health?.Status as RuntimeContainer['health'] | undefined) ?? 'none',
       address: ip ? { host: ip, port: GATEWAY_PORT } : null,
-      // Made before runtimes had their own way out (an older version's layout, see the header): a
-      // spec that matches nothing, so the next start makes it again, on internal networks.
-      specHash: info.NetworkSettings.Networks?.[egressNetworkName(this.options.prefix)] ? (labels[LABELS.specHash] ?? '') : '',
+      // Made by an older version (see madeByOlderLayout): a spec that matches nothing, so the next
+      // start makes it again.
+      specHash: this.madeByOlderLayout(info) ? '' : (labels[LABELS.specHash] ?? ''),
     };
+  }
+
+  /**
+   * A container made before runtimes had their own way out (on a user network with a gateway, see the
+   * header), or with a Docker health check (an idle cost, see create).
+   */
+  private madeByOlderLayout(info: Docker.ContainerInspectInfo): boolean {
+    const onEgress = Boolean(info.NetworkSettings.Networks?.[egressNetworkName(this.options.prefix)]);
+    const healthcheck = info.Config.Healthcheck?.Test?.[0];
+    return !onEgress || healthcheck !== 'NONE';
   }
 
   async list(): Promise<RuntimeContainer[]> {
