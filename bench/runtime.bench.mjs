@@ -124,7 +124,7 @@ export async function run() {
       '--memory', `${LIMITS.memoryMb}m`, '--memory-swap', `${LIMITS.memoryMb}m`, '--cpus', String(LIMITS.cpus), '--pids-limit', String(LIMITS.pids),
       '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges:true', '--init',
       '--restart', 'unless-stopped', '--log-driver', 'json-file', '--log-opt', 'max-size=10m', '--log-opt', 'max-file=3',
-      '--health-interval', '2s', '--health-timeout', '4s', '--health-retries', '3', '--health-start-period', '120s',
+      '--no-healthcheck',
       '--env', `${PLATFORM_CONFIG_ENV}=${JSON.stringify(config)}`,
       IMAGE,
     ];

@@ -1,5 +1,5 @@
 /** Runtime rows: the platform's side of each user's runtime (Docker holds the rest). */
-import { and, eq, isNotNull, lt } from 'drizzle-orm';
+import { and, eq, isNotNull, lt, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { runtimes, users, type RUNTIME_STATES } from '../db/schema';
 
@@ -8,10 +8,16 @@ export type RuntimeRecord = typeof runtimes.$inferSelect;
 export type RuntimePatch = Partial<Omit<RuntimeRecord, 'userId' | 'updatedAt'>>;
 
 export class RuntimeRepository {
-  constructor(private readonly db: Db) {}
+  // Every state read (the user's card, forward-auth, the admin list) looks a row up by user: prepared
+  // once, since the query builder has SQLite prepare it again on every call.
+  private readonly byUserId;
+
+  constructor(private readonly db: Db) {
+    this.byUserId = db.select().from(runtimes).where(eq(runtimes.userId, sql.placeholder('userId'))).prepare();
+  }
 
   find(userId: number): RuntimeRecord | undefined {
-    return this.db.select().from(runtimes).where(eq(runtimes.userId, userId)).get();
+    return this.byUserId.get({ userId });
   }
 
   findByUsername(username: string): RuntimeRecord | undefined {

@@ -113,7 +113,6 @@ export class MemoryDriver implements RuntimeDriver {
       exitCode: null,
       oomKilled: false,
       restartCount: 0,
-      health: 'none' as const,
       address: null,
       specHash: spec.specHash,
       env: spec.env,

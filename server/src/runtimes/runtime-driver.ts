@@ -40,8 +40,6 @@ export interface RuntimeContainer {
   exitCode: number | null;
   oomKilled: boolean;
   restartCount: number;
-  /** Docker's verdict from the image's /healthz check; it resets to 'starting' whenever the container restarts. */
-  health: 'starting' | 'healthy' | 'unhealthy' | 'none';
   /** Where the gateway listens, reachable from the control plane. */
   address: { host: string; port: number } | null;
   /**

@@ -66,13 +66,17 @@ export class RuntimeStatusReader {
   ) {}
 
   async status(owner: RuntimeOwner): Promise<RuntimeView> {
-    const row = this.runtimes.find(owner.id);
     const container = await this.driver.find(owner.username);
+    const row = this.runtimes.find(owner.id);
     const state = await this.currentState(owner, row, container);
     // A runtime its restart policy brought back after a crash is running again once healthy.
-    if (state === 'running' && row?.state === 'starting' && !this.lock.isBusy(owner.username)) this.runtimes.update(owner.id, { state: 'running' });
+    let current = row;
+    if (state === 'running' && row?.state === 'starting' && !this.lock.isBusy(owner.username)) {
+      this.runtimes.update(owner.id, { state: 'running' });
+      current = this.runtimes.find(owner.id);
+    }
     if (state !== 'running') this.usage.forget(owner.username);
-    return this.view(owner, this.runtimes.find(owner.id), container, state, state === 'running' ? this.usage.read(owner.username) : null);
+    return this.view(owner, current, container, state, state === 'running' ? this.usage.read(owner.username) : null);
   }
 
   private async currentState(owner: RuntimeOwner, row: RuntimeRecord | undefined, container: RuntimeContainer | null): Promise<RuntimeState> {

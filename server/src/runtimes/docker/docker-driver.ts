@@ -152,7 +152,6 @@ export class DockerDriver implements RuntimeDriver {
       exitCode: info.State.Running && !info.State.Restarting ? null : info.State.ExitCode,
       oomKilled: info.State.OOMKilled,
       restartCount: info.RestartCount,
-      health: (info.State.Health?.Status as RuntimeContainer['health'] | undefined) ?? 'none',
       address: ip ? { host: ip, port: GATEWAY_PORT } : null,
       // Made by an older version (see madeByOlderLayout): a spec that matches nothing, so the next
       // start makes it again.
