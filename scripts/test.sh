@@ -34,12 +34,11 @@ if ! command -v ip >/dev/null 2>&1; then
   apt_install iproute2
 fi
 
-# A real Docker engine, the real runtime image and the control plane image (built here: there is no
-# registry to pull from).
-# Compose is not needed by the tests, so its plugin build is skipped here.
-log "Docker engine and the runtime image"
-CREWCLAW_SKIP_COMPOSE=1 ./scripts/docker-engine.sh
-./scripts/build-images.sh runtime control-plane
+# A real Docker engine with compose (the entry-layer test brings compose.yaml up), the runtime image,
+# the control plane image and Traefik (built here when there is no registry to pull from).
+log "Docker engine and the images"
+./scripts/docker-engine.sh
+./scripts/build-images.sh runtime control-plane traefik
 
 log "Running the tests"
 npm test

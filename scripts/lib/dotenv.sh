@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# load_compose_env FILE: exports the CREWCLAW_* and PUBLIC_URL values of a compose .env file that the
+# load_compose_env FILE: exports the CREWCLAW_*, PUBLIC_URL and RUNTIME_URL values of a compose .env file that the
 # environment does not already set, so the scripts agree with `docker compose` (which reads the same file,
 # with the environment winning). Only KEY=VALUE lines; surrounding quotes are dropped.
 load_compose_env() {
@@ -11,7 +11,7 @@ load_compose_env() {
     line="${line#export }"
     key="${line%%=*}"
     [ "$key" != "$line" ] || continue
-    case "$key" in CREWCLAW_* | PUBLIC_URL) ;; *) continue ;; esac
+    case "$key" in CREWCLAW_* | PUBLIC_URL | RUNTIME_URL) ;; *) continue ;; esac
     value="${line#*=}"
     if [ "${#value}" -ge 2 ]; then
       case "$value" in

@@ -30,6 +30,7 @@ import { RuntimeService, type RuntimeSettings } from './services/runtime.service
 import { DockerDriver } from './runtimes/docker/docker-driver';
 import { probeGatewayHealth } from './runtimes/health-probe';
 import type { RuntimeDriver } from './runtimes/runtime-driver';
+import { ProxyPeer } from './proxy/proxy-peer';
 
 export function runtimeSettings(config: Config): RuntimeSettings {
   return {
@@ -40,7 +41,7 @@ export function runtimeSettings(config: Config): RuntimeSettings {
     pidsLimit: config.runtimePidsLimit,
     startTimeoutSeconds: config.runtimeStartTimeoutSeconds,
     subnetPool: config.runtimeSubnetPool,
-    publicUrl: config.publicUrl,
+    runtimeUrl: config.runtimeUrl,
     modelBaseUrl: config.runtimeModelBaseUrl,
   };
 }
@@ -51,6 +52,7 @@ export function createDriver(config: Config): RuntimeDriver {
     prefix: config.runtimeNamePrefix,
     subnetPool: config.runtimeSubnetPool,
     controlPlaneContainer: config.controlPlaneContainer,
+    proxyContainer: config.proxyContainer,
   });
 }
 
@@ -83,7 +85,20 @@ export interface Platform {
 }
 
 export function createPlatform(config: Config, logger: Logger, database: DatabaseHandle, options: { webDir?: string; driver?: RuntimeDriver } = {}): Platform {
-  const services = createServices(database, config, options.driver);
+  const driver = options.driver ?? createDriver(config);
+  const services = createServices(database, config, driver);
+  // With the proxy in a container, it is joined to runtimes' networks and is the one source of X-Forwarded-*.
+  const proxy = config.proxyContainer
+    ? new ProxyPeer(driver, config.proxyContainer, {
+        reconnectRunning: () => services.runtimes.reconnectRunning(),
+        onRejoined: ({ reconnected, unreachable }) => {
+          if (reconnected.length > 0) logger.info('the proxy joined the networks of running runtimes', { users: reconnected });
+          if (unreachable.length > 0) logger.warn('running runtimes the proxy cannot join; restart them', { users: unreachable });
+        },
+        onError: (error) => logger.warn('could not check the proxy container', { error }),
+      })
+    : null;
+  proxy?.begin();
   const { middleware: session, store } = createSessionMiddleware({
     secret: resolveSessionSecret(config),
     ttlHours: config.sessionTtlHours,
@@ -98,7 +113,8 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
   const app = createApp({
     logger,
     publicUrl: config.publicUrl,
-    trustProxy: config.trustProxy,
+    // Only the peer itself: Traefik replaces whatever X-Forwarded-* a client sent with what it saw.
+    trustProxy: proxy ? (address: string, hop: number) => hop === 0 && proxy.isProxy(address) : config.trustProxy,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     session,
     passport: createPassport(services.auth, services.users),
@@ -143,6 +159,7 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     services,
     close: () => {
       clearInterval(idleSweep);
+      proxy?.end();
       services.runtimes.close();
       store.close();
     },

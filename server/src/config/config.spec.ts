@@ -37,6 +37,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ PUBLIC_URL: 'https://crew.example.com/' }).publicUrl).toBe('https://crew.example.com');
   });
 
+  it('refuses a runtime origin that is the platform\'s own or has a path', () => {
+    expect(() => loadConfig({ PUBLIC_URL: 'http://localhost:8080', RUNTIME_URL: 'http://localhost:8080/' })).toThrow(/RUNTIME_URL: must be another origin/);
+    expect(() => loadConfig({ RUNTIME_URL: 'http://localhost:8081/rt' })).toThrow(/RUNTIME_URL: an origin only/);
+    expect(loadConfig({ PUBLIC_URL: 'https://crew.example.com', RUNTIME_URL: 'https://crew.example.com:8443/' }).runtimeUrl).toBe('https://crew.example.com:8443');
+  });
+
   it('names every bad variable at once, with its help, and never echoes a secret', () => {
     let error: unknown;
     try {

@@ -41,6 +41,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
 
   const parsed = values as ParsedSettings;
+  // Pages a runtime serves must not share the platform's origin (they could call /api as the user).
+  const runtimeUrl = new URL(parsed.runtimeUrl);
+  if (runtimeUrl.origin === new URL(parsed.publicUrl).origin) {
+    throw new ConfigError([`RUNTIME_URL: must be another origin than PUBLIC_URL (another port or host name), got ${parsed.runtimeUrl}`]);
+  }
+  if (runtimeUrl.pathname !== '/' || runtimeUrl.search) throw new ConfigError([`RUNTIME_URL: an origin only (scheme, host, port), without a path, got ${parsed.runtimeUrl}`]);
   return Object.freeze({
     ...parsed,
     logFormat: parsed.logFormat ?? (parsed.nodeEnv === 'production' ? 'json' : 'pretty'),

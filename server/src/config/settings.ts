@@ -82,6 +82,12 @@ export const serverSettings = {
     help: 'The address users type into their browser; used for allowed origins and links.',
     schema: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')),
   }),
+  runtimeUrl: declare({
+    env: 'RUNTIME_URL',
+    default: 'http://localhost:8081',
+    help: "The address browsers reach runtimes at (<RUNTIME_URL>/u/<user>/): an origin of its own, apart from PUBLIC_URL, so that pages a runtime serves cannot act on the platform with the user's sign-in.",
+    schema: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')),
+  }),
   trustProxy: declare({
     env: 'TRUST_PROXY',
     default: 'false',
@@ -133,6 +139,11 @@ export const serverSettings = {
   controlPlaneContainer: declare({
     env: 'CONTROL_PLANE_CONTAINER',
     help: 'Name of the container the control plane runs in (compose sets it), so it joins each user network; unset when it runs on the host.',
+    schema: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a container name').optional(),
+  }),
+  proxyContainer: declare({
+    env: 'PROXY_CONTAINER',
+    help: "Name of the Traefik container (compose sets it): it joins each user network, and X-Forwarded-* headers are believed from it alone; unset when no proxy runs in Docker (TRUST_PROXY applies).",
     schema: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a container name').optional(),
   }),
   runtimeImage: declare({
@@ -208,13 +219,31 @@ export const deploymentSettings: SettingDeclaration<string>[] = [
   declare({
     env: 'CREWCLAW_HTTP_BIND',
     default: '127.0.0.1',
-    help: 'Host address the platform is published on; 0.0.0.0 exposes it to the network.',
+    help: 'Host address both ports are published on; 0.0.0.0 exposes them to the network.',
     schema: z.string(),
   }),
   declare({
     env: 'CREWCLAW_HTTP_PORT',
     default: '8080',
-    help: 'Host port the platform is published on.',
+    help: 'Host port the platform (PUBLIC_URL) is published on, by Traefik.',
+    schema: z.string(),
+  }),
+  declare({
+    env: 'CREWCLAW_RUNTIME_PORT',
+    default: '8081',
+    help: "Host port of the runtime origin (RUNTIME_URL), where each user's OpenClaw is served, by Traefik.",
+    schema: z.string(),
+  }),
+  declare({
+    env: 'CREWCLAW_DOCKER_GID',
+    default: '',
+    help: 'Group id of /var/run/docker.sock, which the unprivileged Traefik joins to read it; scripts/start.sh writes it to .env.',
+    schema: z.string(),
+  }),
+  declare({
+    env: 'CREWCLAW_ENV_FILE',
+    default: '.env',
+    help: "Settings file the control plane reads instead of .env (the tests run a stack of their own with it).",
     schema: z.string(),
   }),
   declare({

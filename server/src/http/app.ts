@@ -36,7 +36,8 @@ import { adminTarget, ownRuntime } from './owners';
 export interface AppDependencies {
   logger: Logger;
   publicUrl: string;
-  trustProxy: boolean | number | string[];
+  /** express's "trust proxy": a setting, or a test of the connection's peer address. */
+  trustProxy: boolean | number | string[] | ((address: string, hop: number) => boolean);
   jsonBodyLimitBytes: number;
   session: RequestHandler;
   passport: PassportInstance;
@@ -76,7 +77,7 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use(deps.passport.session());
   api.use(deps.csrf.protect);
   api.use('/setup', setupRoutes(deps.services.setup, deps.csrf));
-  api.use('/auth/forward', forwardAuthRoutes(deps.services.runtimes));
+  api.use('/auth/forward', forwardAuthRoutes(deps.services.runtimes, deps.publicUrl));
   api.use('/auth', authRoutes({ auth: deps.services.auth, passport: deps.passport, csrf: deps.csrf, loginRateLimit: deps.loginRateLimit }));
   api.use('/me', meRoutes(deps.services.users, deps.csrf));
   api.use('/users', usersRoutes(deps.services.users));

@@ -50,6 +50,7 @@ export function toRuntimeDto(runtime: RuntimeView) {
     memoryLimitBytes: runtime.usage?.memoryLimitBytes ?? null,
     cpuPercent: runtime.usage ? Math.round(runtime.usage.cpuPercent * 10) / 10 : null,
     limits: runtime.limits,
+    controlUiUrl: runtime.controlUiUrl,
     lastActivityAt: runtime.lastActivityAt?.toISOString() ?? null,
     error: runtime.error,
     notice: runtime.notice,

@@ -12,6 +12,7 @@ import {
   type ContainerWatch,
   type ExecProcess,
   type LogOptions,
+  type PeerContainer,
   type RuntimeContainer,
   type RuntimeDriver,
   type RuntimeLimits,
@@ -138,6 +139,14 @@ export class MemoryDriver implements RuntimeDriver {
     this.check();
     this.peerConnections.push(username);
     return Promise.resolve();
+  }
+
+  /** Shared containers the tests pretend run, by name. */
+  readonly peers = new Map<string, PeerContainer>();
+
+  peer(container: string): Promise<PeerContainer | null> {
+    this.check();
+    return Promise.resolve(this.peers.get(container) ?? null);
   }
 
   updateLimits(username: string, limits: RuntimeLimits): Promise<void> {

@@ -12,7 +12,8 @@ export const DEFAULT_MODEL_ID = 'default';
 
 export interface PlatformConfigInput {
   username: string;
-  publicUrl: string;
+  /** The origin browsers load the Control UI from. */
+  runtimeUrl: string;
   /** The proxy's fixed address on the user's network: the only source allowed to assert a user. */
   proxyAddress: string;
   modelBaseUrl: string;
@@ -25,7 +26,7 @@ export function platformOpenClawConfig(input: PlatformConfigInput): Record<strin
       mode: 'local',
       bind: 'lan',
       port: GATEWAY_PORT,
-      controlUi: { basePath: `/u/${input.username}`, allowedOrigins: [new URL(input.publicUrl).origin] },
+      controlUi: { basePath: `/u/${input.username}`, allowedOrigins: [new URL(input.runtimeUrl).origin] },
       trustedProxies: [input.proxyAddress],
       auth: {
         mode: 'trusted-proxy',

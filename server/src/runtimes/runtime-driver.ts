@@ -144,6 +144,15 @@ export class SubnetTakenError extends Error {
   }
 }
 
+/** A shared container of the platform (the proxy), as the runtime networks see it. */
+export interface PeerContainer {
+  id: string;
+  /** Changes with every start: a restarted peer has lost the networks it was joined to. */
+  startedAt: string;
+  /** Its addresses on every network it is on. */
+  addresses: string[];
+}
+
 export interface RuntimeDriver {
   /** Throws DriverUnavailableError when the engine does not answer. */
   ping(): Promise<void>;
@@ -166,6 +175,8 @@ export interface RuntimeDriver {
    * that fails until the runtime is made again.
    */
   connectPeers(username: string, subnetIndex: number): Promise<void>;
+  /** A shared container if it runs, else null. */
+  peer(container: string): Promise<PeerContainer | null>;
   /**
    * Applies limits to the existing container at once, running or not; no container is not an error.
    * Throws LimitsRefusedError when the engine refuses them; the container keeps its old limits then.

@@ -11,7 +11,7 @@ import { redactingStream } from '../runtimes/log-redaction';
 import { PLATFORM_CONFIG_ENV, platformOpenClawConfig } from '../runtimes/openclaw-config';
 import { SubnetTakenError, type RuntimeContainer, type RuntimeDriver, type RuntimeLimits } from '../runtimes/runtime-driver';
 import { subnetCapacity, subnetPlan } from '../runtimes/runtime-names';
-import { routingLabels } from '../runtimes/routing-labels';
+import { routingLabels } from '../proxy/routing-labels';
 import type { RuntimeStep } from './runtime-events';
 import { causeInWords, describeExit } from './runtime-exit';
 import { limitsOf, type RuntimeOwner } from './runtime-status';
@@ -23,7 +23,8 @@ export interface BringUpSettings {
   pidsLimit: number;
   startTimeoutSeconds: number;
   subnetPool: string;
-  publicUrl: string;
+  /** The origin the Control UI is served from (RUNTIME_URL): the only one its WebSocket accepts. */
+  runtimeUrl: string;
   modelBaseUrl: string;
 }
 
@@ -63,9 +64,11 @@ export class RuntimeBringUp {
     const subnetIndex = record.subnetIndex ?? 0;
     const plan = subnetPlan(this.settings.subnetPool, subnetIndex);
     const configFor = (token: string) =>
-      platformOpenClawConfig({ username: owner.username, publicUrl: this.settings.publicUrl, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token });
-    const specHash = sha256(JSON.stringify({ image, subnetIndex, config: configFor('') }));
-    return { subnetIndex, configFor, specHash };
+      platformOpenClawConfig({ username: owner.username, runtimeUrl: this.settings.runtimeUrl, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token });
+    // The routing labels too: a container routed the way an older version did is made again.
+    const labels = routingLabels(this.settings.namePrefix, owner.username);
+    const specHash = sha256(JSON.stringify({ image, subnetIndex, config: configFor(''), labels }));
+    return { subnetIndex, configFor, labels, specHash };
   }
 
   driverLimits(record: RuntimeRecord | undefined): RuntimeLimits {
@@ -99,7 +102,7 @@ export class RuntimeBringUp {
             subnetIndex: spec.subnetIndex,
             limits: this.driverLimits(record),
             env: { [PLATFORM_CONFIG_ENV]: JSON.stringify(spec.configFor(token)) },
-            labels: routingLabels(this.settings.namePrefix, owner.username),
+            labels: spec.labels,
             specHash: spec.specHash,
           });
         } catch (error) {

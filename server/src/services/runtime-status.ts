@@ -28,6 +28,8 @@ export interface RuntimeView {
   notice: string | null;
   /** How it last ended without the platform asking (crash, kill, out of memory, removal), if it did. */
   lastExit: RuntimeExit | null;
+  /** Where the browser opens its Control UI: on the runtime origin (RUNTIME_URL), not the platform's. */
+  controlUiUrl: string;
 }
 
 export interface LimitDefaults {
@@ -62,7 +64,7 @@ export class RuntimeStatusReader {
     private readonly lock: KeyedLock,
     private readonly probe: HealthProbe,
     private readonly usage: RuntimeUsageSampler,
-    private readonly defaults: LimitDefaults,
+    private readonly defaults: LimitDefaults & { runtimeUrl: string },
   ) {}
 
   async status(owner: RuntimeOwner): Promise<RuntimeView> {
@@ -126,6 +128,7 @@ export class RuntimeStatusReader {
       error: state === 'error' && row?.errorMessage ? { message: row.errorMessage, logs: row.errorLogs ?? '' } : null,
       notice: state !== 'error' ? (row?.errorMessage ?? null) : null,
       lastExit: parseExit(row),
+      controlUiUrl: `${this.defaults.runtimeUrl}/u/${owner.username}/`,
     };
   }
 }

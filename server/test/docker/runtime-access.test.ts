@@ -45,7 +45,7 @@ describe('reaching a runtime through the proxy', () => {
   it('sends visitors who are not signed in to sign in, and keeps other users out', async () => {
     const anonymous = test.request();
     const page = await anonymous.get('/api/auth/forward').set(asProxy('/u/dana/chat?session=main', 'page')).expect(302);
-    expect(page.headers.location).toBe(`/?next=${encodeURIComponent('/u/dana/chat?session=main')}`);
+    expect(page.headers.location).toBe(`http://localhost:8080/?next=${encodeURIComponent('/u/dana/chat?session=main')}`);
     const script = await anonymous.get('/api/auth/forward').set(asProxy('/u/dana/api/x', 'fetch')).expect(401);
     expect(script.body.error.code).toBe('unauthorized');
     // Someone else's runtime, and paths that are no runtime at all, look like nothing there.
@@ -58,7 +58,7 @@ describe('reaching a runtime through the proxy', () => {
   it('starts a runtime on its user\'s first visit and lets them in, as themselves, once it is ready', () =>
     printingLogsOnFailure(['dana'], async () => {
       const first = await dana.agent.get('/api/auth/forward').set(asProxy('/u/dana/', 'page')).expect(302);
-      expect(first.headers.location).toBe('/?next=%2Fu%2Fdana%2F');
+      expect(first.headers.location).toBe('http://localhost:8080/?next=%2Fu%2Fdana%2F');
       const meanwhile = await dana.agent.get('/api/auth/forward').set(asProxy('/u/dana/assets/app.js', 'fetch')).expect(503);
       expect(meanwhile.headers['retry-after']).toBe('5');
       expect(meanwhile.body.error.code).toBe('runtime_starting');

@@ -78,13 +78,13 @@ describe('forward-auth: which runtime a forwarded path names', () => {
   describe('the answers for ordinary paths are kept', () => {
     it('sends a page load by someone not signed in to the web UI, with the path to come back to', async () => {
       const page = await test.request().get('/api/auth/forward').set(asProxy('/u/alice/chat?session=main', 'page')).expect(302);
-      expect(page.headers.location).toBe(`/?next=${encodeURIComponent('/u/alice/chat?session=main')}`);
+      expect(page.headers.location).toBe(`http://localhost:8080/?next=${encodeURIComponent('/u/alice/chat?session=main')}`);
       expect(page.headers['x-forwarded-user']).toBeUndefined();
     });
 
     it('comes back to the path as the proxy routes it', async () => {
       const page = await test.request().get('/api/auth/forward').set(asProxy('/u/alice/a/../chat', 'page')).expect(302);
-      expect(page.headers.location).toBe(`/?next=${encodeURIComponent('/u/alice/chat')}`);
+      expect(page.headers.location).toBe(`http://localhost:8080/?next=${encodeURIComponent('/u/alice/chat')}`);
     });
 
     it('answers a script that is not signed in 401', async () => {

@@ -17,7 +17,7 @@ const RETRY_AFTER_SECONDS = '5';
 
 /**
  * The runtime a path names, as Traefik routes it: `Path(/u/<name>) || PathPrefix(/u/<name>/)`
- * (runtimes/routing-labels.ts); null for any other path.
+ * (proxy/routing-labels.ts); null for any other path.
  */
 function runtimeNamed(path: string): string | null {
   const name = /^\/u\/([^/]+)(?:\/|$)/.exec(path)?.[1];
@@ -98,20 +98,23 @@ function isNavigation(req: Request, method: string): boolean {
   return req.get('Sec-Fetch-Mode') === 'navigate' || (req.get('Accept') ?? '').includes('text/html');
 }
 
-/** Sends a page load to the web UI, which signs in if needed, starts the runtime and comes back. */
-function sendToWebUi(res: Response, path: string): void {
+/**
+ * Sends a page load to the web UI, which signs in if needed, starts the runtime and comes back. The
+ * web UI is on the platform's origin, the runtime on its own: the address is absolute.
+ */
+function sendToWebUi(res: Response, publicUrl: string, path: string): void {
   res.setHeader('Cache-Control', 'no-store');
-  res.redirect(302, `/?next=${encodeURIComponent(path)}`);
+  res.redirect(302, `${publicUrl}/?next=${encodeURIComponent(path)}`);
 }
 
-export function forwardAuthRoutes(runtimes: RuntimeService): Router {
+export function forwardAuthRoutes(runtimes: RuntimeService, publicUrl: string): Router {
   const router = Router();
   router.get('/', async (req, res) => {
     const target = routedPath(singleHeader(req, 'X-Forwarded-Uri') ?? '');
     const method = singleHeader(req, 'X-Forwarded-Method') ?? 'GET';
     if (!target.username) throw new NotFoundError('runtime');
     if (!req.user) {
-      if (isNavigation(req, method)) return sendToWebUi(res, target.path);
+      if (isNavigation(req, method)) return sendToWebUi(res, publicUrl, target.path);
       throw new UnauthorizedError('Sign in to CrewClaw to reach your runtime.');
     }
     // Another user's runtime looks exactly like one that does not exist.
@@ -122,7 +125,7 @@ export function forwardAuthRoutes(runtimes: RuntimeService): Router {
       res.setHeader('Cache-Control', 'no-store');
       return res.status(200).end();
     }
-    if (isNavigation(req, method)) return sendToWebUi(res, target.path);
+    if (isNavigation(req, method)) return sendToWebUi(res, publicUrl, target.path);
     throw new AppError(503, 'runtime_starting', 'Your runtime is starting. Try again in a few seconds.', { headers: { 'Retry-After': RETRY_AFTER_SECONDS } });
   });
   return router;

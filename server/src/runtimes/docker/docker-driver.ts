@@ -28,6 +28,7 @@ import {
   type ExecOptions,
   type ExecProcess,
   type LogOptions,
+  type PeerContainer,
   type RuntimeContainer,
   type RuntimeDriver,
   type RuntimeLimits,
@@ -50,6 +51,12 @@ export interface DockerDriverOptions {
    * internal ones, so its default route and published port stay on its own network.
    */
   controlPlaneContainer?: string;
+  /**
+   * The proxy's container (Traefik), when one runs: it joins every user network at the plan's .2
+   * address (alias proxy), the only source OpenClaw believes a user header from. It may be down or
+   * not made yet: runtimes start without it, and it is joined again when it comes (ProxyPeer).
+   */
+  proxyContainer?: string;
 }
 
 /** Docker's bridge option for traffic between containers of one network. */
@@ -299,9 +306,30 @@ export class DockerDriver implements RuntimeDriver {
   }
 
   async connectPeers(username: string, subnetIndex: number): Promise<void> {
-    if (!this.options.controlPlaneContainer) return;
     const plan = subnetPlan(this.options.subnetPool, subnetIndex);
-    await this.attachPeer(this.names(username).network, this.options.controlPlaneContainer, plan.controlPlane, ['control-plane']);
+    const network = this.names(username).network;
+    if (this.options.controlPlaneContainer) await this.attachPeer(network, this.options.controlPlaneContainer, plan.controlPlane, ['control-plane']);
+    if (this.options.proxyContainer) {
+      try {
+        await this.attachPeer(network, this.options.proxyContainer, plan.proxy, ['proxy']);
+      } catch (error) {
+        // The proxy not running yet is no reason to refuse a start: it is joined when it comes.
+        if (statusCode(error) !== 404 && !/is not running/i.test(String((error as Error).message))) throw error;
+      }
+    }
+  }
+
+  async peer(container: string): Promise<PeerContainer | null> {
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await call(() => this.docker.getContainer(container).inspect());
+    } catch (error) {
+      if (statusCode(error) === 404) return null;
+      throw error;
+    }
+    if (!info.State.Running) return null;
+    const addresses = Object.values(info.NetworkSettings.Networks ?? {}).map((endpoint) => endpoint.IPAddress).filter(Boolean);
+    return { id: info.Id, startedAt: info.State.StartedAt, addresses };
   }
 
   async create(spec: RuntimeSpec): Promise<RuntimeContainer> {

@@ -81,6 +81,8 @@ export interface Runtime {
   notice: string | null;
   /** How it last ended without the platform asking (crash, kill, out of memory, removal). */
   lastExit: RuntimeExit | null;
+  /** Where its Control UI opens: `<runtime origin>/u/<username>/`. */
+  controlUiUrl: string;
 }
 
 export type RuntimeExitCause = 'out_of_memory' | 'killed' | 'signal' | 'exit_code' | 'removed';

@@ -1,0 +1,29 @@
+/**
+ * Traefik v3 labels that route /u/<user> to the user's runtime on the runtime entrypoint (the runtime
+ * origin, RUNTIME_URL), behind the platform's forward-auth check and the runtime headers middleware,
+ * both declared once in Traefik's file provider (proxy/traefik/dynamic.yml). `Path || PathPrefix(/u/<user>/)`
+ * so that /u/al never catches /u/alice.
+ */
+import { GATEWAY_PORT, runtimeNames } from '../runtimes/runtime-names';
+
+/** The entrypoint of the runtime origin: runtimes are never routed on the platform's own. */
+export const RUNTIME_ENTRYPOINT = 'runtimes';
+/** Asks the control plane before every request (forward-auth.routes.ts). */
+export const FORWARD_AUTH_MIDDLEWARE = 'crewclaw-auth@file';
+/** Keeps the platform's cookies away from runtimes, and runtimes' cookies away from the browser. */
+export const RUNTIME_HEADERS_MIDDLEWARE = 'crewclaw-runtime-headers@file';
+
+export function routingLabels(prefix: string, username: string): Record<string, string> {
+  const { container, network } = runtimeNames(prefix, username);
+  const router = `traefik.http.routers.${container}`;
+  return {
+    'traefik.enable': 'true',
+    'traefik.docker.network': network,
+    [`${router}.rule`]: `Path(\`/u/${username}\`) || PathPrefix(\`/u/${username}/\`)`,
+    [`${router}.entrypoints`]: RUNTIME_ENTRYPOINT,
+    // In this order: the check reads the session cookie, which the headers middleware then removes.
+    [`${router}.middlewares`]: `${FORWARD_AUTH_MIDDLEWARE},${RUNTIME_HEADERS_MIDDLEWARE}`,
+    [`${router}.service`]: container,
+    [`traefik.http.services.${container}.loadbalancer.server.port`]: String(GATEWAY_PORT),
+  };
+}

@@ -1,0 +1,225 @@
+/**
+ * The entry layer as users run it: compose.yaml brought up by `docker compose` (Traefik and the control
+ * plane's image, a project of this test's own on free ports), and a real OpenClaw runtime reached
+ * through Traefik on the runtime origin, behind the control plane's forward-auth.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ADMIN } from '../integration/support/test-platform';
+import { PREFIX, SUBNET_POOL, docker, removeTestResources } from './support/docker-platform';
+
+jest.setTimeout(600_000);
+
+const ROOT = path.resolve(__dirname, '../../..');
+const PROXY = `${PREFIX}-proxy`;
+const CONTROL_PLANE = `${PREFIX}-control-plane`;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Session {
+  cookie: string;
+  csrfToken: string;
+}
+
+describe('the entry layer: Traefik in front, as compose runs it', () => {
+  let envFile: string;
+  let platformUrl: string;
+  let runtimeUrl: string;
+  let admin: Session;
+  let bob: Session;
+
+  const compose = (...args: string[]) =>
+    execFileSync('docker', ['compose', '-p', PREFIX, '-f', path.join(ROOT, 'compose.yaml'), '--env-file', envFile, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CREWCLAW_ENV_FILE: envFile },
+    });
+
+  /** A request without redirects followed, as a browser's first hop. */
+  const call = (url: string, init: RequestInit & { session?: Session } = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.session) {
+      headers.set('Cookie', init.session.cookie);
+      headers.set('X-CSRF-Token', init.session.csrfToken);
+    }
+    return fetch(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(30_000) });
+  };
+  const page = (url: string, session?: Session, headers: Record<string, string> = {}) =>
+    call(url, { session, headers: { Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate', ...headers } });
+
+  async function signIn(username: string, password: string, headers: Record<string, string> = {}): Promise<Session> {
+    const response = await call(`${platformUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify({ username, password }),
+    });
+    expect(response.status).toBe(200);
+    const cookie = response.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ');
+    return { cookie, csrfToken: ((await response.json()) as { csrfToken: string }).csrfToken };
+  }
+
+  async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: Error | null = null;
+    while (Date.now() < deadline) {
+      try {
+        const value = await probe();
+        if (value !== null) return value;
+      } catch (error) {
+        last = error instanceof Error ? error : new Error(String(error));
+      }
+      await sleep(250);
+    }
+    throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${last.message})` : ''}`);
+  }
+
+  const controlUiLoads = (session: Session) =>
+    until('the Control UI through Traefik', async () => {
+      const response = await page(`${runtimeUrl}/u/admin/`, session);
+      const body = await response.text();
+      return response.status === 200 && /openclaw/i.test(body) ? body : null;
+    }, 60_000);
+
+  beforeAll(async () => {
+    const [httpPort, runtimePort] = [await freePort(), await freePort()];
+    platformUrl = `http://127.0.0.1:${httpPort}`;
+    runtimeUrl = `http://127.0.0.1:${runtimePort}`;
+    envFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'crewclaw-entry-')), 'test.env');
+    fs.writeFileSync(
+      envFile,
+      [
+        `RUNTIME_NAME_PREFIX=${PREFIX}`,
+        `CREWCLAW_HTTP_PORT=${httpPort}`,
+        `CREWCLAW_RUNTIME_PORT=${runtimePort}`,
+        `CREWCLAW_DOCKER_GID=${fs.statSync('/var/run/docker.sock').gid}`,
+        `PUBLIC_URL=${platformUrl}`,
+        `RUNTIME_URL=${runtimeUrl}`,
+        `RUNTIME_SUBNET_POOL=${SUBNET_POOL}`,
+        'RUNTIME_MEMORY_MB=2048',
+        'LOG_LEVEL=info',
+        '',
+      ].join('\n'),
+    );
+    compose('up', '-d', '--no-build', '--wait');
+    const setup = await call(`${platformUrl}/api/setup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(ADMIN) });
+    expect(setup.status).toBe(201);
+    admin = await signIn(ADMIN.username, ADMIN.password);
+    const made = await call(`${platformUrl}/api/users`, {
+      method: 'POST',
+      session: admin,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'bob', password: 'bob-password-1', role: 'user' }),
+    });
+    expect(made.status).toBe(201);
+    bob = await signIn('bob', 'bob-password-1');
+  });
+
+  afterAll(() => {
+    try {
+      compose('down', '-v', '--remove-orphans', '-t', '2');
+    } finally {
+      removeTestResources();
+    }
+  });
+
+  it('publishes ports only on Traefik, which runs unprivileged, read-only, with the socket read-only', () => {
+    const controlPlane = JSON.parse(docker('inspect', CONTROL_PLANE))[0];
+    expect(controlPlane.HostConfig.PortBindings ?? {}).toEqual({});
+    const proxy = JSON.parse(docker('inspect', PROXY))[0];
+    expect(Object.keys(proxy.HostConfig.PortBindings).sort()).toEqual(['8080/tcp', '8081/tcp']);
+    expect(proxy.Config.User).toBe('65532:65532');
+    expect(proxy.HostConfig).toMatchObject({ ReadonlyRootfs: true, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges:true'] });
+    expect(proxy.Mounts.find((mount: { Destination: string }) => mount.Destination === '/var/run/docker.sock')).toMatchObject({ RW: false });
+    expect(proxy.State.Health.Status).toBe('healthy');
+  });
+
+  it("opens a signed-in user's Control UI on the runtime origin, the runtime joined at .2 by Traefik", async () => {
+    const started = await call(`${platformUrl}/api/runtime/start`, { method: 'POST', session: admin });
+    const body = (await started.json()) as { runtime: { state: string; controlUiUrl: string } };
+    expect([started.status, body.runtime.state]).toEqual([200, 'running']);
+    expect(body.runtime.controlUiUrl).toBe(`${runtimeUrl}/u/admin/`);
+    const networks = JSON.parse(docker('inspect', '-f', '{{json .NetworkSettings.Networks}}', PROXY)) as Record<string, { IPAddress: string }>;
+    expect(networks[`${PREFIX}-net-admin`]?.IPAddress).toMatch(/\.2$/);
+    await controlUiLoads(admin);
+  });
+
+  it('sends a signed-out visitor to sign in on the platform, and back', async () => {
+    const response = await page(`${runtimeUrl}/u/admin/chat?session=main`);
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe(`${platformUrl}/?next=${encodeURIComponent('/u/admin/chat?session=main')}`);
+    // A script's request (not a page load) gets a plain 401.
+    expect((await call(`${runtimeUrl}/u/admin/`, { headers: { Accept: 'application/json' } })).status).toBe(401);
+  });
+
+  it("never shows another user's runtime, nor the platform's API on the runtime origin", async () => {
+    const other = await page(`${runtimeUrl}/u/admin/`, bob);
+    expect(other.status).toBe(404);
+    expect(await other.text()).not.toMatch(/openclaw/i);
+    for (const url of [`${runtimeUrl}/api/me`, `${runtimeUrl}/`, `${runtimeUrl}/u/nobody/`]) {
+      const response = await call(url, { session: admin });
+      expect([url, response.status]).toEqual([url, 404]);
+    }
+    // On the platform's origin, /u/<user> is never routed to a runtime.
+    expect(await (await page(`${platformUrl}/u/admin/`, admin)).text()).not.toMatch(/openclaw-app|control ui/i);
+  });
+
+  it("overwrites a client's X-Forwarded-User, and refuses it without a session", async () => {
+    // Signed in as admin but claiming bob: the runtime (which allows admin only) still gets admin.
+    expect((await page(`${runtimeUrl}/u/admin/`, admin, { 'X-Forwarded-User': 'bob' })).status).toBe(200);
+    const anonymous = await call(`${runtimeUrl}/u/admin/`, { headers: { Accept: 'application/json', 'X-Forwarded-User': 'admin' } });
+    expect(anonymous.status).toBe(401);
+  });
+
+  it("refuses the platform's API to a page on the runtime origin", async () => {
+    // What a page the agent wrote could send: the browser adds the cookie (same site) and its Origin.
+    const changed = await call(`${platformUrl}/api/users`, {
+      method: 'POST',
+      session: admin,
+      headers: { 'Content-Type': 'application/json', Origin: runtimeUrl },
+      body: JSON.stringify({ username: 'mallory', password: 'mallory-password-1', role: 'admin' }),
+    });
+    expect(changed.status).toBe(403);
+    expect(((await changed.json()) as { error: { code: string } }).error.code).toBe('csrf_invalid');
+  });
+
+  it('believes X-Forwarded-For from Traefik only', async () => {
+    await signIn('bob', 'bob-password-1', { 'X-Forwarded-For': '203.0.113.9' });
+    const audit = await call(`${platformUrl}/api/audit?limit=5`, { session: admin });
+    const entries = ((await audit.json()) as { entries: { action: string; ip: string | null }[] }).entries;
+    const login = entries.find((entry) => entry.action.includes('login'));
+    const gateway = docker('network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', `${PREFIX}_default`);
+    // The client as Traefik saw it (the published port's docker-proxy, on the bridge's gateway),
+    // neither what the client claimed nor Traefik's own address.
+    expect(login?.ip).toBe(gateway);
+  });
+
+  it('reaches running runtimes again soon after Traefik itself is recreated', async () => {
+    compose('up', '-d', '--no-build', '--no-deps', '--force-recreate', '--wait', 'proxy');
+    await controlUiLoads(admin);
+  });
+
+  it('lets nothing through while the control plane is down', async () => {
+    docker('stop', '-t', '2', CONTROL_PLANE);
+    try {
+      const response = await page(`${runtimeUrl}/u/admin/`, admin);
+      expect(response.status).not.toBe(200);
+      expect(await response.text()).not.toMatch(/openclaw/i);
+    } finally {
+      docker('start', CONTROL_PLANE);
+    }
+  });
+});
