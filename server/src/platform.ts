@@ -113,6 +113,7 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
   const app = createApp({
     logger,
     publicUrl: config.publicUrl,
+    runtimeUrl: config.runtimeUrl,
     // Only the peer itself: Traefik replaces whatever X-Forwarded-* a client sent with what it saw.
     trustProxy: proxy ? (address: string, hop: number) => hop === 0 && proxy.isProxy(address) : config.trustProxy,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,

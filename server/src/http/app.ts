@@ -36,6 +36,8 @@ import { adminTarget, ownRuntime } from './owners';
 export interface AppDependencies {
   logger: Logger;
   publicUrl: string;
+  /** The runtime origin (RUNTIME_URL): /u/<user> links that reach the platform's origin are sent there. */
+  runtimeUrl: string;
   /** express's "trust proxy": a setting, or a test of the connection's peer address. */
   trustProxy: boolean | number | string[] | ((address: string, hop: number) => boolean);
   jsonBodyLimitBytes: number;
@@ -89,6 +91,8 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use(apiNotFound);
 
   app.use('/api', api);
+  // Runtimes are served on their own origin only; an old link or bookmark to /u/<user> here goes there.
+  app.get(/^\/u(\/|$)/, (req, res) => res.redirect(302, `${deps.runtimeUrl}${req.originalUrl}`));
   app.use(staticWeb(deps.webDir));
   app.use(errorHandler(deps.logger));
   return app;

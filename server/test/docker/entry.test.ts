@@ -173,8 +173,9 @@ describe('the entry layer: Traefik in front, as compose runs it', () => {
       const response = await call(url, { session: admin });
       expect([url, response.status]).toEqual([url, 404]);
     }
-    // On the platform's origin, /u/<user> is never routed to a runtime.
-    expect(await (await page(`${platformUrl}/u/admin/`, admin)).text()).not.toMatch(/openclaw-app|control ui/i);
+    // On the platform's origin, /u/<user> is never routed to a runtime: a link there is sent to the runtime origin.
+    const moved = await page(`${platformUrl}/u/admin/chat?session=main`, admin);
+    expect([moved.status, moved.headers.get('location')]).toEqual([302, `${runtimeUrl}/u/admin/chat?session=main`]);
   });
 
   it("overwrites a client's X-Forwarded-User, and refuses it without a session", async () => {

@@ -167,3 +167,22 @@ describe('forward-auth: which runtime a forwarded path names', () => {
     });
   });
 });
+
+describe('the platform origin and /u/<user>', () => {
+  it('sends links to a runtime on to the runtime origin, path and query kept', async () => {
+    const test = startTestPlatform({ PUBLIC_URL: 'http://crew.test:8080', RUNTIME_URL: 'http://crew.test:8081' }, { driver: new MemoryDriver() });
+    try {
+      for (const [path, location] of [
+        ['/u/alice/chat?session=main', 'http://crew.test:8081/u/alice/chat?session=main'],
+        ['/u', 'http://crew.test:8081/u'],
+      ] as const) {
+        const response = await test.request().get(path);
+        expect([path, response.status, response.headers.location]).toEqual([path, 302, location]);
+      }
+      // Only /u and below: /users is the web UI's, not a runtime's.
+      expect((await test.request().get('/users')).headers.location).toBeUndefined();
+    } finally {
+      test.close();
+    }
+  });
+});
