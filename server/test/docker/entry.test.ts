@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ADMIN } from '../integration/support/test-platform';
-import { PREFIX, SUBNET_POOL, docker, removeTestResources } from './support/docker-platform';
+import { PREFIX, RUNTIME_IMAGE, SUBNET_POOL, docker, removeTestResources } from './support/docker-platform';
 
 jest.setTimeout(600_000);
 
@@ -206,6 +206,17 @@ describe('the entry layer: Traefik in front, as compose runs it', () => {
     // The client as Traefik saw it (the published port's docker-proxy, on the bridge's gateway),
     // neither what the client claimed nor Traefik's own address.
     expect(login?.ip).toBe(gateway);
+
+    // Another container on the same network, talking to the control plane directly, is not believed.
+    const script = `fetch('http://control-plane:3000/api/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': '203.0.113.10' },
+      body: JSON.stringify({ username: 'bob', password: 'wrong-password' }) }).then((r) => console.log(r.status))`;
+    const neighbour = `${PREFIX}-neighbour`;
+    docker('create', '--name', neighbour, '--label', `org.crewclaw.platform=${PREFIX}`, '--network', `${PREFIX}_default`, '--entrypoint', 'sh', RUNTIME_IMAGE, '-c', `hostname -i; node -e "${script.replace(/"/g, '\\"')}"`);
+    const [neighbourIp, status] = execFileSync('docker', ['start', '-a', neighbour], { encoding: 'utf8' }).trim().split('\n');
+    docker('rm', neighbour);
+    expect(status).toBe('401');
+    const failures = ((await (await call(`${platformUrl}/api/audit?limit=5`, { session: admin })).json()) as { entries: { action: string; result: string; ip: string | null }[] }).entries;
+    expect(failures.find((entry) => entry.action === 'auth.login' && entry.result === 'failure')?.ip).toBe(neighbourIp);
   });
 
   it('reaches running runtimes again soon after Traefik itself is recreated', async () => {
