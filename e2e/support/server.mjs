@@ -4,6 +4,7 @@
 // Its runtimes get this process's own name prefix and subnet range (support/docker.mjs),
 // so even a spec that only reads runtime state never looks at anybody else's.
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -31,14 +32,31 @@ function freePort() {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Where RUNTIME_URL points in these specs: Traefik is not part of them (server/test/docker/entry.test.ts
+ * runs the real one), so the runtime origin is a page that only says where the browser arrived. What
+ * the web UI is tested for is sending the browser to the right address on that origin.
+ */
+async function startRuntimeOrigin() {
+  const port = await freePort();
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><title>runtime origin</title><p>The runtime origin (no Traefik in this test).</p>');
+  });
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  server.unref();
+  return { url: `http://localhost:${port}`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/**
  * `env` adds or overrides settings (e.g. RUNTIME_IMAGE).
- * @returns {Promise<{ baseUrl: string, dataDir: string, runtimePrefix: string, output: () => string, exited: () => boolean, stop: () => Promise<void> }>}
+ * @returns {Promise<{ baseUrl: string, runtimeUrl: string, dataDir: string, runtimePrefix: string, output: () => string, exited: () => boolean, stop: () => Promise<void> }>}
  */
 export async function startServer({ readyTimeoutMs = 30_000, env: extraEnv = {} } = {}) {
   if (!existsSync(serverEntry)) throw new Error(`${serverEntry} is missing: run \`npm run build\` first.`);
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'crewclaw-e2e-'));
   const baseUrl = `http://127.0.0.1:${port}`;
+  const runtimeOrigin = await startRuntimeOrigin();
 
   let stdout = '';
   let stderr = '';
@@ -57,6 +75,7 @@ export async function startServer({ readyTimeoutMs = 30_000, env: extraEnv = {} 
       PORT: String(port),
       DATA_DIR: dataDir,
       PUBLIC_URL: baseUrl,
+      RUNTIME_URL: runtimeOrigin.url,
       LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'info',
       RUNTIME_NAME_PREFIX: E2E_PREFIX,
       RUNTIME_SUBNET_POOL: E2E_SUBNET_POOL,
@@ -89,6 +108,7 @@ export async function startServer({ readyTimeoutMs = 30_000, env: extraEnv = {} 
       clearTimeout(timer);
     }
     await rm(dataDir, { recursive: true, force: true });
+    await runtimeOrigin.close();
   };
 
   // Also clean up if the test process is torn down without running its hooks.
@@ -115,7 +135,7 @@ export async function startServer({ readyTimeoutMs = 30_000, env: extraEnv = {} 
     await sleep(100);
   }
 
-  return { baseUrl, dataDir, runtimePrefix: extraEnv.RUNTIME_NAME_PREFIX ?? E2E_PREFIX, output, exited: () => exit !== null, stop };
+  return { baseUrl, runtimeUrl: runtimeOrigin.url, dataDir, runtimePrefix: extraEnv.RUNTIME_NAME_PREFIX ?? E2E_PREFIX, output, exited: () => exit !== null, stop };
 }
 
 /** Creates the first admin through the API, for tests that are not about setup. */

@@ -62,7 +62,8 @@ describe('my runtime', () => {
 
       await badge().filter({ hasText: 'Running' }).waitFor({ timeout: START_MS });
       await expectText(steps, 'Ready');
-      assert.equal(await openLink().getAttribute('href'), `/u/${MEMBER.username}/`);
+      // On the runtime origin, not the platform's.
+      assert.equal(await openLink().getAttribute('href'), `${stack.server.runtimeUrl}/u/${MEMBER.username}/`);
       assert.equal(await button('Start').isDisabled(), true);
       assert.equal(await button('Stop').isEnabled(), true);
       assert.equal(await button('Restart').isEnabled(), true);
@@ -134,11 +135,11 @@ describe('my runtime', () => {
       await visitor.getByRole('heading', { name: 'Opening your runtime…' }).waitFor();
       assert.match(visitor.url(), /[?&]next=%2Fu%2Falice%2F/, 'signing in kept the next parameter');
       await expectText(visitor.getByTestId('runtime-steps'), 'Starting');
-      await visitor.waitForURL(`${stack.server.baseUrl}${target}`, { timeout: START_MS });
+      await visitor.waitForURL(`${stack.server.runtimeUrl}${target}`, { timeout: START_MS });
 
       // The first tab, still open on home, followed along through the events stream.
       await badge().filter({ hasText: 'Running' }).waitFor({ timeout: 30_000 });
-      assert.equal(await openLink().getAttribute('href'), target);
+      assert.equal(await openLink().getAttribute('href'), `${stack.server.runtimeUrl}${target}`);
       await visitor.context().close();
     },
     SLOW,

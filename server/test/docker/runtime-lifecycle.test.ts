@@ -176,8 +176,12 @@ describe('a user\'s runtime, on the real Docker daemon', () => {
         `${1536 * 2 ** 20} ${1536 * 2 ** 20} 1000000000`,
       );
       expect(docker('inspect', '-f', '{{.Id}} {{.State.StartedAt}}', containerName('bob'))).toBe(before);
-      const status = await admin.agent.get('/api/admin/runtimes/bob').expect(200);
-      expect(status.body.runtime.memoryLimitBytes).toBe(1536 * 2 ** 20);
+      // Usage comes from the background sampler: the new limit shows within its next samples.
+      await until(
+        'usage to show the new memory limit',
+        async () => ((await admin.agent.get('/api/admin/runtimes/bob').expect(200)).body.runtime.memoryLimitBytes === 1536 * 2 ** 20 ? true : undefined),
+        20_000,
+      );
     }));
 
   it('lets admins see and stop everyone\'s runtime, refuses other users, and audits it', () =>
