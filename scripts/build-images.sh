@@ -31,7 +31,7 @@
 #   CREWCLAW_NO_CACHE=1       with it, build without Docker's layer cache (docker build --no-cache)
 #   CREWCLAW_BUILD_LOG_DIR    where each image's build log is kept (default ${TMPDIR:-/tmp}/crewclaw-build-logs)
 #   CREWCLAW_TRAEFIK_VERSION  Traefik's version (default v3.6.12: the newest whose module builds from the Go
-#                             module proxy here; compose.yaml names the same tag)
+#                             module proxy here; compose.yaml reads the same variable for its tag)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -397,7 +397,7 @@ ensure_go() {
   command -v go >/dev/null 2>&1 ||
     die "building ${TRAEFIK_IMAGE} here needs Go 1.24 or newer (https://go.dev/doc/install), or a registry to pull it from"
   case "$(go env GOVERSION)" in
-    go1.2[4-9]* | go1.[3-9]* | go[2-9]*) ;;
+    go1.2[4-9]* | go1.[3-9][0-9]* | go[2-9]*) ;;
     *) die "building ${TRAEFIK_IMAGE} needs Go 1.24 or newer; $(command -v go) is $(go env GOVERSION)" ;;
   esac
 }
@@ -429,9 +429,11 @@ build_traefik() {
   # `go install` refuses Traefik's module (its go.mod has replace directives): build in a copy of the
   # module's own source tree, as its Makefile does, with the version stamped in.
   log "building Traefik ${TRAEFIK_VERSION} from its Go module (about 8 minutes on two cores the first time)"
-  dir="$(cd "$tmp" && go mod download -json "github.com/traefik/traefik/v3@${TRAEFIK_VERSION}" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-  [ -n "$dir" ] && [ -d "$dir" ] || { rm -rf "$tmp"; die "go mod download of Traefik ${TRAEFIK_VERSION} failed: is the Go module proxy reachable?"; }
+  if ! dir="$(cd "$tmp" && go mod download -json "github.com/traefik/traefik/v3@${TRAEFIK_VERSION}" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')" || [ -z "$dir" ] || [ ! -d "$dir" ]; then
+    rm -rf "$tmp"
+    die "go mod download of Traefik ${TRAEFIK_VERSION} failed: is the Go module proxy reachable?"
+  fi
   cp -R "$dir" "$tmp/src"
   chmod -R u+w "$tmp/src"
   mkdir -p "$tmp/ctx/rootfs/usr/local/bin" "$tmp/ctx/rootfs/etc/ssl/certs"

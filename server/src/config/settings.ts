@@ -247,6 +247,18 @@ export const deploymentSettings: SettingDeclaration<string>[] = [
     schema: z.string(),
   }),
   declare({
+    env: 'CREWCLAW_DATA_VOLUME',
+    default: 'crewclaw-data',
+    help: 'Docker volume holding the control plane\'s data (database, generated secrets).',
+    schema: z.string(),
+  }),
+  declare({
+    env: 'CREWCLAW_TRAEFIK_VERSION',
+    default: 'v3.6.12',
+    help: 'Traefik image tag compose runs and scripts/build-images.sh builds when it cannot be pulled.',
+    schema: z.string(),
+  }),
+  declare({
     env: 'CREWCLAW_VERSION',
     default: 'dev',
     help: 'Tag of the CrewClaw images compose runs.',

@@ -71,14 +71,15 @@ export class ProxyPeer {
         this.seenStart = null;
         return;
       }
+      // Believed at once: a rejoin over many runtimes takes a while, and the clients' addresses matter meanwhile.
+      this.addresses = new Set(peer.addresses);
       const start = `${peer.id}@${peer.startedAt}`;
       if (start !== this.seenStart) {
         const result = await this.hooks.reconnectRunning();
         this.hooks.onRejoined?.(result);
         this.seenStart = start;
       }
-      // After joining: the user networks' .2 addresses are the proxy's too, but requests reach the
-      // control plane on the network they share from the start; all of them are the proxy's anyway.
+      // After joining, its .2 addresses on the user networks are the proxy's too.
       const again = await this.driver.peer(this.container);
       this.addresses = new Set((again ?? peer).addresses);
     } catch (error) {

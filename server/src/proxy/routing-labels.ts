@@ -1,7 +1,7 @@
 /**
  * Traefik v3 labels that route /u/<user> to the user's runtime on the runtime entrypoint (the runtime
  * origin, RUNTIME_URL), behind the platform's forward-auth check and the runtime headers middleware,
- * both declared once in Traefik's file provider (proxy/traefik/dynamic.yml). `Path || PathPrefix(/u/<user>/)`
+ * both declared once in Traefik's file provider (traefik/dynamic.yml). `Path || PathPrefix(/u/<user>/)`
  * so that /u/al never catches /u/alice.
  */
 import { GATEWAY_PORT, runtimeNames } from '../runtimes/runtime-names';
@@ -12,12 +12,20 @@ export const RUNTIME_ENTRYPOINT = 'runtimes';
 export const FORWARD_AUTH_MIDDLEWARE = 'crewclaw-auth@file';
 /** Keeps the platform's cookies away from runtimes, and runtimes' cookies away from the browser. */
 export const RUNTIME_HEADERS_MIDDLEWARE = 'crewclaw-runtime-headers@file';
+/**
+ * Traefik routes only containers that carry this label (its Docker provider's constraint in
+ * compose.yaml): a runtime made by an older version, labelled for the platform's own origin, is
+ * never served there; its next start makes it again with these labels.
+ */
+export const ROUTING_LAYOUT_LABEL = 'org.crewclaw.routing';
+export const ROUTING_LAYOUT = 'runtime-origin';
 
 export function routingLabels(prefix: string, username: string): Record<string, string> {
   const { container, network } = runtimeNames(prefix, username);
   const router = `traefik.http.routers.${container}`;
   return {
     'traefik.enable': 'true',
+    [ROUTING_LAYOUT_LABEL]: ROUTING_LAYOUT,
     'traefik.docker.network': network,
     [`${router}.rule`]: `Path(\`/u/${username}\`) || PathPrefix(\`/u/${username}/\`)`,
     [`${router}.entrypoints`]: RUNTIME_ENTRYPOINT,

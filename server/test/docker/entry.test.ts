@@ -103,6 +103,7 @@ describe('the entry layer: Traefik in front, as compose runs it', () => {
       envFile,
       [
         `RUNTIME_NAME_PREFIX=${PREFIX}`,
+        `CREWCLAW_DATA_VOLUME=${PREFIX}-data`,
         `CREWCLAW_HTTP_PORT=${httpPort}`,
         `CREWCLAW_RUNTIME_PORT=${runtimePort}`,
         `CREWCLAW_DOCKER_GID=${fs.statSync('/var/run/docker.sock').gid}`,

@@ -299,10 +299,13 @@ export class DockerDriver implements RuntimeDriver {
       throw new Error(`network ${network} is not internal (made by an older version): ${peer} does not join it until the runtime is made again, which replaces the network`);
     }
     if (joined) return;
-    await tolerate(
-      () => handle.connect({ Container: peerId, EndpointConfig: { IPAMConfig: { IPv4Address: address }, Aliases: aliases } }),
-      409, // joined meanwhile
-    );
+    try {
+      await call(() => handle.connect({ Container: peerId, EndpointConfig: { IPAMConfig: { IPv4Address: address }, Aliases: aliases } }));
+    } catch (error) {
+      // Joined meanwhile (a start and the proxy's rejoin at the same moment): Docker answers 403 "endpoint ... already exists".
+      const joinedMeanwhile = statusCode(error) === 409 || (statusCode(error) === 403 && /already exists/i.test(String((error as Error).message)));
+      if (!joinedMeanwhile) throw error;
+    }
   }
 
   async connectPeers(username: string, subnetIndex: number): Promise<void> {
