@@ -17,6 +17,7 @@ import { requestId } from './request-id';
 import { requestLog } from './request-log';
 import { auditRoutes } from './routes/audit.routes';
 import { forwardAuthRoutes } from './routes/forward-auth.routes';
+import { refuseTossedSessionCookies } from '../auth/tossed-cookies';
 import { authRoutes } from './routes/auth.routes';
 import { healthRoutes } from './routes/health.routes';
 import { meRoutes } from './routes/me.routes';
@@ -74,6 +75,7 @@ export function createApp(deps: AppDependencies): express.Express {
   // even when it is JSON.
   const carriesFileContent = (req: express.Request) => req.method === 'PUT' || (req.method === 'POST' && req.path.endsWith('/upload'));
   api.use(express.json({ limit: deps.jsonBodyLimitBytes, type: (req) => !carriesFileContent(req as express.Request) && Boolean((req as express.Request).is('application/json')) }));
+  api.use(refuseTossedSessionCookies());
   api.use(deps.session);
   api.use(deps.passport.initialize());
   api.use(deps.passport.session());

@@ -3,7 +3,7 @@
  * plane's image, a project of this test's own on free ports), and a real OpenClaw runtime reached
  * through Traefik on the runtime origin, behind the control plane's forward-auth.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -184,6 +184,32 @@ describe('the entry layer: Traefik in front, as compose runs it', () => {
     expect((await page(`${runtimeUrl}/u/admin/`, admin, { 'X-Forwarded-User': 'bob' })).status).toBe(200);
     const anonymous = await call(`${runtimeUrl}/u/admin/`, { headers: { Accept: 'application/json', 'X-Forwarded-User': 'admin' } });
     expect(anonymous.status).toBe(401);
+  });
+
+  it('hands the runtime neither the platform\'s cookie nor a client\'s X-Forwarded-User', async () => {
+    // What reaches the gateway, read off the wire inside the runtime's network namespace (a packet
+    // socket from the host, which needs root): the request exactly as Traefik sent it.
+    const pid = docker('inspect', '-f', '{{.State.Pid}}', `${PREFIX}-rt-admin`);
+    const sniffer = `import socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(3)); s.settimeout(0.2); end = time.time() + 4; out = b''
+while time.time() < end:
+    try: out += s.recv(65535)
+    except socket.timeout: pass
+sys.stdout.buffer.write(out)`;
+    const capture = spawn('nsenter', ['-t', pid, '-n', 'python3', '-c', sniffer]);
+    const chunks: Buffer[] = [];
+    capture.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const done = new Promise((resolve) => capture.on('close', resolve));
+    await sleep(1_000);
+    const response = await page(`${runtimeUrl}/u/admin/?probe=wire-check`, admin, { 'X-Forwarded-User': 'bob' });
+    expect(response.status).toBe(200);
+    await done;
+    const wire = Buffer.concat(chunks).toString('latin1');
+    const at = wire.indexOf('GET /u/admin/?probe=wire-check');
+    expect(at).toBeGreaterThanOrEqual(0);
+    const head = wire.slice(at, wire.indexOf('\r\n\r\n', at));
+    expect(head).not.toMatch(/^cookie:/im);
+    expect(head.match(/^x-forwarded-user:.*$/gim)).toEqual(['X-Forwarded-User: admin']);
   });
 
   it("refuses the platform's API to a page on the runtime origin", async () => {

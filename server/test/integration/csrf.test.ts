@@ -40,3 +40,30 @@ describe('CSRF protection', () => {
     await admin.agent.get('/api/users').expect(200);
   });
 });
+
+describe('a second session cookie planted by another page (cookie tossing from the runtime origin)', () => {
+  const test = platformPerTest();
+
+  it('is refused before either session is used, and every copy the browser sent is cleared', async () => {
+    const admin = await setupAdmin(test);
+    const planted = (await test.request().post('/api/auth/login').send({ username: 'admin', password: 'admin-password-1' }).expect(200)).headers['set-cookie'] as unknown as string[];
+    const own = (await admin.agent.get('/api/me').expect(200)).request.cookies as string;
+    const plantedCookie = planted[0]!.split(';')[0]!;
+    // The browser sends the narrower path's cookie first: the planted one would win.
+    const response = await test
+      .request()
+      .post('/api/users')
+      .set('Cookie', `${plantedCookie}; ${own}`)
+      .set('X-CSRF-Token', admin.csrfToken)
+      .send({ username: 'mallory', password: 'mallory-password-1', role: 'admin' })
+      .expect(400);
+    expect(response.body.error.code).toBe('session_cookie_conflict');
+    expect(userCount(test)).toBe(1);
+    const cleared = response.headers['set-cookie'] as unknown as string[];
+    for (const path of ['/', '/api', '/api/users']) {
+      expect(cleared).toContain(`crewclaw.sid=; Path=${path}; Max-Age=0; HttpOnly; SameSite=Lax`);
+    }
+    // One cookie is the ordinary case.
+    await admin.agent.get('/api/me').expect(200);
+  });
+});

@@ -75,6 +75,7 @@ const codeMessages: Record<string, MessageKey> = {
   invalid_credentials: 'error.invalid_credentials',
   forbidden: 'error.forbidden',
   csrf_invalid: 'error.csrf_invalid',
+  session_cookie_conflict: 'error.session_cookie_conflict',
   not_found: 'error.not_found',
   conflict: 'error.conflict',
   own_account: 'error.own_account',

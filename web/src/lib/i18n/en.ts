@@ -56,6 +56,7 @@ export const en = {
   'error.invalid_credentials': 'Wrong username or password.',
   'error.forbidden': 'You do not have permission to do that.',
   'error.csrf_invalid': 'Your session check failed. Reload the page and try again.',
+  'error.session_cookie_conflict': 'Your browser sent two sign-in cookies, one of them set by another page. Both were cleared: sign in again.',
   'error.not_found': 'That item does not exist (any more).',
   'error.conflict': 'That conflicts with the current state. Reload and try again.',
   'error.own_account': 'You cannot disable, demote or delete your own account; ask another admin.',

@@ -57,6 +57,7 @@ export const zhCN: Messages = {
   'error.invalid_credentials': '用户名或密码错误。',
   'error.forbidden': '你没有执行此操作的权限。',
   'error.csrf_invalid': '会话校验失败。请刷新页面后重试。',
+  'error.session_cookie_conflict': '浏览器发送了两个登录 Cookie，其中一个由其他页面设置。两者均已清除，请重新登录。',
   'error.not_found': '该项目不存在或已被删除。',
   'error.conflict': '操作与当前状态冲突。请刷新后重试。',
   'error.own_account': '不能停用、降级或删除自己的账号，请让其他管理员操作。',
