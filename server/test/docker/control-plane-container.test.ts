@@ -3,7 +3,6 @@ import { execFileSync } from 'node:child_process';
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import supertest from 'supertest';
@@ -17,6 +16,7 @@ import {
   containerName,
   docker,
   egressAddress,
+  freePort,
   printingLogsOnFailure,
   removeTestResources,
   runtimeAddress,
@@ -32,18 +32,6 @@ const CONTROL_PLANE_IMAGE = process.env.CREWCLAW_TEST_CONTROL_PLANE_IMAGE ?? 'cr
  * before it: the order in which Docker 20.10 would hand a user network the default route.
  */
 const OWN_NETWORK = `${PREFIX}_default`;
-
-/** A TCP port nobody listens on now, to publish at a fixed port as compose does. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The gateway of a container's default route, read from the kernel's table inside it. */
 function defaultGateway(container: string): string {

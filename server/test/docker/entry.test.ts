@@ -5,28 +5,16 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ADMIN } from '../integration/support/test-platform';
-import { PREFIX, RUNTIME_IMAGE, SUBNET_POOL, docker, removeTestResources } from './support/docker-platform';
+import { PREFIX, RUNTIME_IMAGE, SUBNET_POOL, docker, freePort, removeTestResources } from './support/docker-platform';
 
 jest.setTimeout(600_000);
 
 const ROOT = path.resolve(__dirname, '../../..');
 const PROXY = `${PREFIX}-proxy`;
 const CONTROL_PLANE = `${PREFIX}-control-plane`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

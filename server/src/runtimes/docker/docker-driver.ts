@@ -138,15 +138,20 @@ export class DockerDriver implements RuntimeDriver {
     }
   }
 
-  async find(username: string): Promise<RuntimeContainer | null> {
-    const { container, network } = this.names(username);
-    let info: Docker.ContainerInspectInfo;
+  /** A container's inspect data, or null when there is no such container. */
+  private async inspect(container: string): Promise<Docker.ContainerInspectInfo | null> {
     try {
-      info = await call(() => this.docker.getContainer(container).inspect());
+      return await call(() => this.docker.getContainer(container).inspect());
     } catch (error) {
       if (statusCode(error) === 404) return null;
       throw error;
     }
+  }
+
+  async find(username: string): Promise<RuntimeContainer | null> {
+    const { container, network } = this.names(username);
+    const info = await this.inspect(container);
+    if (!info) return null;
     const labels = info.Config.Labels ?? {};
     const ip = info.NetworkSettings.Networks?.[network]?.IPAddress;
     return {
@@ -323,14 +328,8 @@ export class DockerDriver implements RuntimeDriver {
   }
 
   async peer(container: string): Promise<PeerContainer | null> {
-    let info: Docker.ContainerInspectInfo;
-    try {
-      info = await call(() => this.docker.getContainer(container).inspect());
-    } catch (error) {
-      if (statusCode(error) === 404) return null;
-      throw error;
-    }
-    if (!info.State.Running) return null;
+    const info = await this.inspect(container);
+    if (!info?.State.Running) return null;
     const addresses = Object.values(info.NetworkSettings.Networks ?? {}).map((endpoint) => endpoint.IPAddress).filter(Boolean);
     return { id: info.Id, startedAt: info.State.StartedAt, addresses };
   }
