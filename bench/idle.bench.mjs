@@ -225,7 +225,7 @@ export async function run() {
     const plan = subnetPlan(SUBNET_POOL, subnetIndex);
     const config = platformOpenClawConfig({
       username,
-      publicUrl: 'http://localhost:8080',
+      runtimeUrl: 'http://localhost:8081',
       proxyAddress: plan.proxy,
       modelBaseUrl: 'http://control-plane:3000/v1',
       runtimeToken: `ccrt_bench_${username}`,

@@ -52,6 +52,8 @@ const BARE_POOL = '10.215.240.0/20';
 const LIMITS = { memoryMb: 2048, cpus: 2, pids: 512 };
 const STOP_GRACE_S = 10;
 const PUBLIC_URL = 'http://localhost:8080';
+// The platform's default runtime origin: the bare side gets the same OpenClaw config.
+const RUNTIME_URL = 'http://localhost:8081';
 const MODEL_BASE_URL = 'http://control-plane:3000/v1';
 
 const round = (value) => Math.round(value);
@@ -112,7 +114,7 @@ export async function run() {
   function bareRunArgs(b) {
     const config = platformOpenClawConfig({
       username: b.username,
-      publicUrl: PUBLIC_URL,
+      runtimeUrl: RUNTIME_URL,
       proxyAddress: b.plan.proxy,
       modelBaseUrl: MODEL_BASE_URL,
       runtimeToken: `ccrt_${crypto.randomBytes(32).toString('base64url')}`,
