@@ -47,7 +47,7 @@ describe('a second session cookie planted by another page (cookie tossing from t
   it('is refused before either session is used, and every copy the browser sent is cleared', async () => {
     const admin = await setupAdmin(test);
     const planted = (await test.request().post('/api/auth/login').send({ username: 'admin', password: 'admin-password-1' }).expect(200)).headers['set-cookie'] as unknown as string[];
-    const own = (await admin.agent.get('/api/me').expect(200)).request.cookies as string;
+    const own = (await admin.agent.get('/api/me').expect(200)).request.cookies;
     const plantedCookie = planted[0]!.split(';')[0]!;
     // The browser sends the narrower path's cookie first: the planted one would win.
     const response = await test
