@@ -4,7 +4,7 @@
 // Targets: idle RSS < 120 MB; p99 < 20 ms on our 2-core machine.
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONTROL_PLANE_AS_SHIPPED, ROOT, freePort, load, machine, rssMiB, startNode, tempDir, waitFor } from './lib.mjs';
+import { ROOT, freePort, load, machine, rssMiB, startControlPlane, startNode, tempDir, waitFor } from './lib.mjs';
 
 const CONNECTIONS = 200;
 const DURATION_S = 10;
@@ -21,14 +21,7 @@ export async function run() {
   if (!fs.existsSync(path.join(ROOT, 'dist/server/main.js'))) throw new Error('Run `npm run build` first.');
   const dataDir = tempDir();
   const port = await freePort();
-  const server = startNode([...CONTROL_PLANE_AS_SHIPPED.nodeArgs, 'dist/server/main.js'], {
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'info',
-    ...CONTROL_PLANE_AS_SHIPPED.env,
-  });
+  const server = startControlPlane({ port, dataDir });
   const basePort = await freePort();
   const baseline = startNode(['bench/baseline-server.mjs', 'node', String(basePort)]);
   const expressPort = await freePort();

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CONTROL_PLANE_AS_SHIPPED, ROOT, cookieOf, docker, freePort, machine, median, request, rssMiB, sleep, startNode, tempDir, waitFor } from './lib.mjs';
+import { ROOT, cookieOf, docker, freePort, machine, median, request, rssMiB, sleep, startControlPlane, tempDir, waitFor } from './lib.mjs';
 
 const PREFIX = 'ccfbench';
 const SIZE = 1024 ** 3;
@@ -240,17 +240,16 @@ async function withPlatform(work) {
   const dataDir = tempDir();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = startNode([...CONTROL_PLANE_AS_SHIPPED.nodeArgs, 'dist/server/main.js'], {
-    ...CONTROL_PLANE_AS_SHIPPED.env,
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    PUBLIC_URL: ORIGIN,
-    RUNTIME_IMAGE: 'crewclaw/runtime:dev',
-    RUNTIME_NAME_PREFIX: PREFIX,
-    RUNTIME_SUBNET_POOL: '10.217.0.0/16',
+  const server = startControlPlane({
+    port,
+    dataDir,
+    env: {
+      LOG_LEVEL: 'warn',
+      PUBLIC_URL: ORIGIN,
+      RUNTIME_IMAGE: 'crewclaw/runtime:dev',
+      RUNTIME_NAME_PREFIX: PREFIX,
+      RUNTIME_SUBNET_POOL: '10.217.0.0/16',
+    },
   });
   const container = `${PREFIX}-rt-admin`;
   try {

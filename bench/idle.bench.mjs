@@ -31,7 +31,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, docker, machine, median, sleep, waitHealthz, waitQuiet } from './lib.mjs';
+import { ROOT, docker, median, resultHeader, sleep, waitHealthz, waitQuiet } from './lib.mjs';
 
 const N_WANTED = Number(process.env.BENCH_IDLE_N ?? 25);
 const BATCH = Number(process.env.BENCH_IDLE_BATCH ?? 3);
@@ -356,12 +356,7 @@ export async function run() {
     }
 
     const result = {
-      benchmark: 'idle runtimes: host CPU by health check setting',
-      date: new Date().toISOString(),
-      machine: machine(),
-      docker: await docker('version', '--format', '{{.Server.Version}}'),
-      image: IMAGE,
-      imageId: await docker('image', 'inspect', '--format', '{{.Id}}', IMAGE),
+      ...(await resultHeader('idle runtimes: host CPU by health check setting', IMAGE)),
       runtimes: n,
       batch: BATCH,
       settleSeconds: SETTLE_S,

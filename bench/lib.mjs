@@ -45,6 +45,34 @@ export const CONTROL_PLANE_AS_SHIPPED = {
   env: { MALLOC_MMAP_THRESHOLD_: '131072', ...JSON.parse(process.env.BENCH_CONTROL_PLANE_ENV ?? '{}') },
 };
 
+/**
+ * The built control plane (`mainJs`), started as its image runs it (CONTROL_PLANE_AS_SHIPPED), on loopback,
+ * in production mode, with `env` on top (data dir, prefix, limits...).
+ */
+export function startControlPlane({ mainJs = 'dist/server/main.js', port, dataDir, env = {} }) {
+  return startNode([...CONTROL_PLANE_AS_SHIPPED.nodeArgs, mainJs], {
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    ...env,
+    ...CONTROL_PLANE_AS_SHIPPED.env,
+  });
+}
+
+/** What every benchmark result starts with: what ran, when, where, on which Docker and runtime image. */
+export async function resultHeader(benchmark, image) {
+  return {
+    benchmark,
+    date: new Date().toISOString(),
+    machine: machine(),
+    docker: await docker('version', '--format', '{{.Server.Version}}'),
+    image,
+    imageId: await docker('image', 'inspect', '--format', '{{.Id}}', image),
+  };
+}
+
 export function startNode(args, env = {}) {
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

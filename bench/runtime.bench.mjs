@@ -22,13 +22,13 @@ import {
   docker,
   freePort,
   listenEvents,
-  machine,
+  resultHeader,
   median,
   peakRssMiB,
   request,
   rssMiB,
   sleep,
-  startNode,
+  startControlPlane,
   tempDir,
   waitFor,
   waitHealthz,
@@ -156,23 +156,21 @@ export async function run() {
   let server;
   try {
     await removeBenchResources();
-    server = startNode([...CONTROL_PLANE_AS_SHIPPED.nodeArgs, 'dist/server/main.js'], {
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      PUBLIC_URL,
-      RUNTIME_IMAGE: IMAGE,
-      RUNTIME_NAME_PREFIX: PREFIX,
-      RUNTIME_SUBNET_POOL: SUBNET_POOL,
-      RUNTIME_MEMORY_MB: String(LIMITS.memoryMb),
-      RUNTIME_CPUS: String(LIMITS.cpus),
-      RUNTIME_PIDS_LIMIT: String(LIMITS.pids),
-      // Ten starts at once on two cores may outlast the default 180 s; the figures say whether they did.
-      RUNTIME_START_TIMEOUT_SECONDS: '900',
-      IDLE_STOP_MINUTES: '0',
-      ...EXTRA_ENV,
+    server = startControlPlane({
+      port,
+      dataDir,
+      env: {
+        PUBLIC_URL,
+        RUNTIME_IMAGE: IMAGE,
+        RUNTIME_NAME_PREFIX: PREFIX,
+        RUNTIME_SUBNET_POOL: SUBNET_POOL,
+        RUNTIME_MEMORY_MB: String(LIMITS.memoryMb),
+        RUNTIME_CPUS: String(LIMITS.cpus),
+        RUNTIME_PIDS_LIMIT: String(LIMITS.pids),
+        // Ten starts at once on two cores may outlast the default 180 s; the figures say whether they did.
+        RUNTIME_START_TIMEOUT_SECONDS: '900',
+        IDLE_STOP_MINUTES: '0',
+      },
     });
     await waitFor(`${base}/api/ready`);
     await sleep(3000);
@@ -338,12 +336,7 @@ export async function run() {
     const memBare = Number(median(Object.values(fleetBare.idleMemoryMiB)).toFixed(1));
     const cpRss = Math.max(fleetApi.controlPlaneRssMiB, fleetApi.controlPlaneRssIdleMiB);
     const result = {
-      benchmark: 'runtimes: start to ready, restart, ten at once, memory',
-      date: new Date().toISOString(),
-      machine: machine(),
-      docker: await docker('version', '--format', '{{.Server.Version}}'),
-      image: IMAGE,
-      imageId: await docker('image', 'inspect', '--format', '{{.Id}}', IMAGE),
+      ...(await resultHeader('runtimes: start to ready, restart, ten at once, memory', IMAGE)),
       limits: LIMITS,
       repeats: REPEATS,
       fleet: FLEET,

@@ -28,16 +28,15 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  CONTROL_PLANE_AS_SHIPPED,
   ROOT,
   cookieOf,
   docker,
   freePort,
   load,
-  machine,
+  resultHeader,
   request,
   sleep,
-  startNode,
+  startControlPlane,
   tempDir,
   waitFor,
   waitQuiet,
@@ -134,20 +133,19 @@ async function currentDist() {
   return { mainJs, source: `current checkout's dist (HEAD ${head}${modified ? `, ${modified} uncommitted changes under server/src` : ''})` };
 }
 
-function startControlPlane(mainJs, side, dataDir, port) {
-  return startNode([...CONTROL_PLANE_AS_SHIPPED.nodeArgs, mainJs], {
-    DATA_DIR: dataDir,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'info',
-    PUBLIC_URL,
-    RUNTIME_IMAGE: IMAGE,
-    RUNTIME_NAME_PREFIX: side.prefix,
-    RUNTIME_SUBNET_POOL: side.pool,
-    RUNTIME_START_TIMEOUT_SECONDS: '600',
-    IDLE_STOP_MINUTES: '0',
-    ...CONTROL_PLANE_AS_SHIPPED.env,
+function startSide(mainJs, side, dataDir, port) {
+  return startControlPlane({
+    mainJs,
+    port,
+    dataDir,
+    env: {
+      PUBLIC_URL,
+      RUNTIME_IMAGE: IMAGE,
+      RUNTIME_NAME_PREFIX: side.prefix,
+      RUNTIME_SUBNET_POOL: side.pool,
+      RUNTIME_START_TIMEOUT_SECONDS: '600',
+      IDLE_STOP_MINUTES: '0',
+    },
   });
 }
 
@@ -297,7 +295,7 @@ export async function run() {
       const dataDir = path.join(work, `data-${name}`);
       fs.mkdirSync(dataDir);
       const port = await freePort();
-      planes[name] = { base: `http://127.0.0.1:${port}`, server: startControlPlane(builds[name].mainJs, SIDES[name], dataDir, port) };
+      planes[name] = { base: `http://127.0.0.1:${port}`, server: startSide(builds[name].mainJs, SIDES[name], dataDir, port) };
     }
     for (const name of ['before', 'after']) {
       const plane = planes[name];
@@ -343,12 +341,7 @@ export async function run() {
         return { p50Ratio: ratio(before.p50, after.p50), p99Ratio: ratio(before.p99, after.p99), throughputRatio: ratio(after.rps, before.rps) };
       });
     const result = {
-      benchmark: 'runtime state reads under load: GET /api/runtime and GET /api/admin/runtimes, before and after',
-      date: new Date().toISOString(),
-      machine: machine(),
-      docker: await docker('version', '--format', '{{.Server.Version}}'),
-      image: IMAGE,
-      imageId: await docker('image', 'inspect', '--format', '{{.Id}}', IMAGE),
+      ...(await resultHeader('runtime state reads under load: GET /api/runtime and GET /api/admin/runtimes, before and after', IMAGE)),
       connections: CONNECTIONS,
       durationSeconds: DURATION_S,
       rounds: ROUNDS,
