@@ -16,7 +16,7 @@ import { apiNotFound, errorHandler } from './error-handler';
 import { requestId } from './request-id';
 import { requestLog } from './request-log';
 import { auditRoutes } from './routes/audit.routes';
-import { forwardAuthRoutes } from './routes/forward-auth.routes';
+import { forwardAuthRoutes, runtimeFallbackRoutes } from './routes/forward-auth.routes';
 import { refuseTossedSessionCookies } from '../auth/tossed-cookies';
 import { authRoutes } from './routes/auth.routes';
 import { healthRoutes } from './routes/health.routes';
@@ -82,6 +82,8 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use(deps.csrf.protect);
   api.use('/setup', setupRoutes(deps.services.setup, deps.csrf));
   api.use('/auth/forward', forwardAuthRoutes(deps.services.runtimes, deps.publicUrl));
+  // Traefik's fallback on the runtime origin rewrites every path it takes to this one (traefik/dynamic.yml).
+  api.use('/auth/runtime-fallback', runtimeFallbackRoutes(deps.services.runtimes, deps.publicUrl));
   api.use('/auth', authRoutes({ auth: deps.services.auth, passport: deps.passport, csrf: deps.csrf, loginRateLimit: deps.loginRateLimit }));
   api.use('/me', meRoutes(deps.services.users, deps.csrf));
   api.use('/users', usersRoutes(deps.services.users));

@@ -95,9 +95,15 @@ describe('forward-auth: which runtime a forwarded path names', () => {
     it.each([['another user’s runtime', '/u/bob/'], ['no user’s runtime', '/u/nobody/'], ['a name that is not a username', '/u/Bob/'], ['no runtime at all', '/api/users'], ['a path that is not one', '*']])(
       'answers %s 404, like a runtime that does not exist',
       async (_label, uri) => {
-        const response = await alice.agent.get('/api/auth/forward').set(asProxy(uri, 'page')).expect(404);
-        expect(response.body.error.code).toBe('not_found');
-        expect(response.headers['x-forwarded-user']).toBeUndefined();
+        const script = await alice.agent.get('/api/auth/forward').set(asProxy(uri, 'fetch')).expect(404);
+        expect(script.body.error.code).toBe('not_found');
+        expect(script.headers['x-forwarded-user']).toBeUndefined();
+        // A page load shows our 404 page (the body goes to the browser as Traefik got it).
+        const page = await alice.agent.get('/api/auth/forward').set(asProxy(uri, 'page')).expect(404);
+        expect(page.headers['content-type']).toMatch(/^text\/html/);
+        expect(page.text).toContain('data-page="not_found"');
+        expect(page.text).toContain('href="http://localhost:8080/"');
+        expect(page.headers['x-forwarded-user']).toBeUndefined();
       },
     );
   });
@@ -137,7 +143,9 @@ describe('forward-auth: which runtime a forwarded path names', () => {
       for (const who of [alice, bob]) {
         for (const kind of ['page', 'fetch'] as const) {
           const response = await who.agent.get('/api/auth/forward').set(asProxy(uri, kind));
-          expect({ status: response.status, code: response.body.error?.code }).toEqual({ status: 400, code: 'ambiguous_path' });
+          // A script gets our JSON error; a page load our page saying the same, in the browser's language.
+          const code = kind === 'fetch' ? response.body.error?.code : /data-page="([a-z_]+)"/.exec(response.text)?.[1];
+          expect({ status: response.status, code }).toEqual({ status: 400, code: kind === 'fetch' ? 'ambiguous_path' : 'ambiguous' });
           expect(response.headers['x-forwarded-user']).toBeUndefined();
         }
       }
@@ -165,6 +173,91 @@ describe('forward-auth: which runtime a forwarded path names', () => {
         .expect(400);
       expect(response.body.error.code).toBe('duplicate_header');
     });
+  });
+});
+
+describe('the runtime origin’s fallback: paths no runtime route matched', () => {
+  let gateway: http.Server;
+  let test: TestPlatform;
+  let alice: SignedIn;
+  let bob: SignedIn;
+
+  beforeAll(async () => {
+    gateway = http.createServer((_req, res) => res.setHeader('Content-Type', 'application/json').end('{"ok":true,"status":"live"}'));
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    const { port } = gateway.address() as AddressInfo;
+    test = startTestPlatform({}, { driver: new HealthyDriver({ host: '127.0.0.1', port }) });
+    const admin = await setupAdmin(test);
+    alice = await createUser(test, admin, 'alice');
+    bob = await createUser(test, admin, 'bob');
+  });
+  afterAll(async () => {
+    test.close();
+    await new Promise((resolve) => gateway.close(resolve));
+  });
+
+  /** What Traefik's fallback router sends for a request to `path` on the runtime origin. */
+  const fallback = (agent: SignedIn['agent'], path: string, kind: 'page' | 'fetch', query = '') =>
+    agent
+      .get(`/api/auth/runtime-fallback${query}`)
+      .set({ 'X-Replaced-Path': path, ...(kind === 'page' ? { Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate' } : { Accept: '*/*', 'Sec-Fetch-Mode': 'cors' }) });
+  const pageOf = (text: string) => /data-page="([a-z_]+)"/.exec(text)?.[1];
+
+  it('sends the bare origin to the platform', async () => {
+    const response = await fallback(test.request(), '/', 'page').expect(302);
+    expect(response.headers.location).toBe('http://localhost:8080/');
+  });
+
+  it('sends someone not signed in to sign in, with the path and query to come back to', async () => {
+    const response = await fallback(test.request(), '/u/alice/chat', 'page', '?session=main').expect(302);
+    expect(response.headers.location).toBe(`http://localhost:8080/?next=${encodeURIComponent('/u/alice/chat?session=main')}`);
+    await fallback(test.request(), '/u/alice/', 'fetch').expect(401);
+  });
+
+  it('sends the owner of a stopped runtime to the web UI to start it, and never starts it itself', async () => {
+    const page = await fallback(alice.agent, '/u/alice/', 'page').expect(302);
+    expect(page.headers.location).toBe(`http://localhost:8080/?next=${encodeURIComponent('/u/alice/')}`);
+    // The Control UI's WebSocket retrying after an idle stop: refused, and the runtime stays stopped.
+    const socket = await fallback(alice.agent, '/u/alice', 'fetch').expect(503);
+    expect(socket.body.error.code).toBe('runtime_not_running');
+    expect((await alice.agent.get('/api/runtime').expect(200)).body.runtime.state).toBe('absent');
+  });
+
+  it('shows the owner of a running runtime that is not routed yet a page that reloads', async () => {
+    await alice.agent.post('/api/runtime/start').set('X-CSRF-Token', alice.csrfToken).expect(200);
+    const page = await fallback(alice.agent, '/u/alice/', 'page').expect(503);
+    expect(pageOf(page.text)).toBe('opening');
+    expect(page.text).toContain('http-equiv="refresh"');
+    const script = await fallback(alice.agent, '/u/alice/', 'fetch').expect(503);
+    expect(script.body.error.code).toBe('runtime_starting');
+  });
+
+  it.each([
+    ['another user’s runtime', '/u/alice/'],
+    ['no user’s runtime', '/u/nobody/'],
+    ['a name in capitals', '/u/Alice/'],
+    ['the platform’s API', '/api/me'],
+    ['anything else', '/favicon.ico'],
+  ])('answers %s with our 404 page, in the browser’s language', async (_label, path) => {
+    const english = await fallback(bob.agent, path, 'page').expect(404);
+    expect(pageOf(english.text)).toBe('not_found');
+    expect(english.text).toContain('No runtime here');
+    const chinese = await fallback(bob.agent, path, 'page').set('Accept-Language', 'zh-CN,zh;q=0.9,en;q=0.5').expect(404);
+    expect(chinese.text).toContain('这里没有运行时');
+    expect(chinese.text).toContain('lang="zh-CN"');
+    const script = await fallback(bob.agent, path, 'fetch').expect(404);
+    expect(script.body.error.code).toBe('not_found');
+  });
+
+  it('refuses a path that reads two ways, and two X-Replaced-Path headers', async () => {
+    expect(pageOf((await fallback(bob.agent, '/u/bob/..%2falice/', 'page').expect(400)).text)).toBe('ambiguous');
+    const twice = await bob.agent.get('/api/auth/runtime-fallback').set({ 'X-Replaced-Path': ['/u/bob/', '/u/alice/'] }).expect(400);
+    expect(twice.body.error.code).toBe('duplicate_header');
+  });
+
+  it('changes nothing: a POST there is refused without a CSRF token', async () => {
+    const response = await bob.agent.post('/api/auth/runtime-fallback').set('X-Replaced-Path', '/api/me/password').send({ password: 'x' });
+    expect(response.status).toBe(403);
   });
 });
 
