@@ -200,6 +200,14 @@ export class MemoryDriver implements RuntimeDriver {
     return Promise.resolve(container?.status === 'running' ? { memoryBytes: 600 * 2 ** 20, memoryLimitBytes: container.limits.memoryBytes, cpuPercent: 1 } : null);
   }
 
+  /** Open proxy connections per user, as a test sets them (a Control UI's WebSocket). */
+  readonly clientConnectionCounts = new Map<string, number>();
+
+  clientConnections(username: string): Promise<number> {
+    this.check();
+    return Promise.resolve(this.containers.get(username)?.status === 'running' ? (this.clientConnectionCounts.get(username) ?? 0) : 0);
+  }
+
   exec(): Promise<ExecProcess> {
     this.check();
     // Files are tested against real containers (server/test/docker) and the tool on its own (files/).

@@ -192,6 +192,11 @@ export interface RuntimeDriver {
   /** The gateway's output, stdout and stderr interleaved as text lines. */
   logs(username: string, options: LogOptions): Promise<Readable>;
   usage(username: string): Promise<RuntimeUsage | null>;
+  /**
+   * How many connections the proxy holds open to the running runtime's gateway (a Control UI's
+   * WebSocket, through Traefik): 0 when it is not running.
+   */
+  clientConnections(username: string, subnetIndex: number): Promise<number>;
   /** Runs a command in the running container; a container that is not running is an error (409). */
   exec(username: string, command: string[], options: ExecOptions): Promise<ExecProcess>;
   /**

@@ -124,6 +124,19 @@ describe('RuntimeService with the in-memory driver', () => {
     expect(await runtimes.stopIdle(60, new Date(Date.now() + 30 * 60_000))).toEqual([]);
   });
 
+  it('leaves a runtime with its Control UI open alone, and counts that as use', async () => {
+    const runtimes = service();
+    await runtimes.start(CLI_CONTEXT, alice);
+    const inAnHour = new Date(Date.now() + 61 * 60_000);
+    driver.clientConnectionCounts.set('alice', 1);
+    expect(await runtimes.stopIdle(60, inAnHour)).toEqual([]);
+    expect((await runtimes.status(alice)).state).toBe('running');
+    // The page closed: idle from the last time it was seen open, not from before.
+    driver.clientConnectionCounts.set('alice', 0);
+    expect(await runtimes.stopIdle(60, new Date(inAnHour.getTime() + 30 * 60_000))).toEqual([]);
+    expect(await runtimes.stopIdle(60, new Date(inAnHour.getTime() + 61 * 60_000))).toEqual(['alice']);
+  });
+
   it('keeps the volume on remove and drops it only on purge', async () => {
     const runtimes = service();
     await runtimes.start(CLI_CONTEXT, alice);

@@ -274,6 +274,10 @@ export class RuntimeService implements RuntimeRemoval {
     if (idleMinutes <= 0) return [];
     const stopped: string[] = [];
     for (const owner of this.activity.idleSince(idleMinutes, now)) {
+      if (await this.hasOpenControlUi(owner)) {
+        this.activity.record(owner, now);
+        continue;
+      }
       try {
         await this.stop(PLATFORM_CONTEXT, owner, 'idle');
         stopped.push(owner.username);
@@ -282,6 +286,22 @@ export class RuntimeService implements RuntimeRemoval {
       }
     }
     return stopped;
+  }
+
+  /**
+   * A Control UI open in a browser: its WebSocket passed the forward-auth check once, when it opened,
+   * so it left no trace in the runtime's last activity since; an open connection from the proxy is
+   * the sign. (A page load every few minutes would not be, nor chat without a page load.) Unknown
+   * (Docker away, the container gone) counts as no.
+   */
+  private async hasOpenControlUi(owner: RuntimeOwner): Promise<boolean> {
+    const subnetIndex = this.runtimes.find(owner.id)?.subnetIndex;
+    if (subnetIndex == null) return false;
+    try {
+      return (await this.driver.clientConnections(owner.username, subnetIndex)) > 0;
+    } catch {
+      return false;
+    }
   }
 
   /**

@@ -37,6 +37,7 @@ import {
 } from '../runtime-driver';
 import { GATEWAY_PORT, LABELS, STATE_DIR, egressNetworkName, runtimeNames, subnetPlan } from '../runtime-names';
 import { ExecOutputDemuxer } from './exec-stream';
+import { countEstablished } from './open-connections';
 
 export interface DockerDriverOptions {
   socketPath: string;
@@ -502,6 +503,18 @@ export class DockerDriver implements RuntimeDriver {
       memoryLimitBytes: memoryStats.limit ?? 0,
       cpuPercent: systemDelta > 0 && cpuDelta > 0 ? (cpuDelta / systemDelta) * cpus * 100 : 0,
     };
+  }
+
+  async clientConnections(username: string, subnetIndex: number): Promise<number> {
+    const container = await this.find(username);
+    if (container?.status !== 'running') return 0;
+    // As the runtime's own user: the kernel's tables are readable by anyone in the container. tcp6
+    // may be missing (IPv6 off), so cat's exit code says nothing; what it printed does.
+    const process = await this.exec(username, ['cat', '/proc/net/tcp', '/proc/net/tcp6'], { user: '1000', stdin: false });
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdout) chunks.push(chunk as Buffer);
+    await process.exit;
+    return countEstablished(Buffer.concat(chunks).toString('utf8'), GATEWAY_PORT, subnetPlan(this.options.subnetPool, subnetIndex).proxy);
   }
 
   async exec(username: string, command: string[], options: ExecOptions): Promise<ExecProcess> {
