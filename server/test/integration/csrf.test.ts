@@ -35,6 +35,25 @@ describe('CSRF protection', () => {
     await test.request().post('/api/auth/login').set('Origin', 'https://evil.example').send({ username: 'admin', password: 'admin-password-1' }).expect(403);
   });
 
+  it('refuses a page reached through a rebound name (DNS rebinding), and takes the server’s own address', async () => {
+    // attacker.example resolving to this server: the browser calls it same-origin, Host and Origin agree.
+    const rebound = await test
+      .request()
+      .post('/api/setup')
+      .set({ Host: 'attacker.example:8080', Origin: 'http://attacker.example:8080', 'Sec-Fetch-Site': 'same-origin' })
+      .send({ username: 'admin', password: 'admin-password-1' })
+      .expect(403);
+    expect(rebound.body.error.code).toBe('csrf_invalid');
+    expect(userCount(test)).toBe(0);
+    // The same server opened by its LAN address instead of PUBLIC_URL still works.
+    await test
+      .request()
+      .post('/api/setup')
+      .set({ Host: '192.168.1.20:8080', Origin: 'http://192.168.1.20:8080', 'Sec-Fetch-Site': 'same-origin' })
+      .send({ username: 'admin', password: 'admin-password-1' })
+      .expect(201);
+  });
+
   it('lets reads through without a token', async () => {
     const admin = await setupAdmin(test);
     await admin.agent.get('/api/users').expect(200);
