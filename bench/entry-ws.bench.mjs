@@ -58,7 +58,7 @@ export async function run() {
     };
     const connectParams = {
       minProtocol: 1,
-      maxProtocol: 99,
+      maxProtocol: 9,
       client: { id: 'openclaw-control-ui', version: 'crewclaw-bench', platform: 'linux', mode: 'webchat' },
       role: 'operator',
       scopes: ['operator.read'],
