@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { cleanUpOnExit, runtimeLogs, runtimeResources, sweepOrphans } from './docker.mjs';
+import { startComposeStack } from './compose.mjs';
 import { startServer } from './server.mjs';
 
 export const artifactsDir = fileURLToPath(new URL('../artifacts', import.meta.url));
@@ -35,9 +36,10 @@ export const PHONE = { width: 390, height: 844 };
  * `docker: true` is for specs that really start runtimes: leftovers of killed earlier
  * runs are swept first, and everything this run's control plane made in Docker is
  * removed at the end (also when a test failed, or the process is told to stop).
- * `serverEnv` adds settings for the control plane.
+ * `serverEnv` adds settings for the control plane. `compose: true` runs the whole stack as users do
+ * (Traefik in front, the control plane's image; support/compose.mjs) instead of the bare control plane.
  */
-export function useStack(prefix, { docker = false, serverEnv = {} } = {}) {
+export function useStack(prefix, { docker = false, compose = false, serverEnv = {} } = {}) {
   const env = { server: null, browser: null, pages: new Set(), pageErrors: [], cleanDocker: null };
 
   before(async () => {
@@ -45,7 +47,7 @@ export function useStack(prefix, { docker = false, serverEnv = {} } = {}) {
       sweepOrphans();
       env.cleanDocker = cleanUpOnExit(serverEnv.RUNTIME_NAME_PREFIX);
     }
-    env.server = await startServer({ env: serverEnv });
+    env.server = compose ? await startComposeStack({ env: serverEnv }) : await startServer({ env: serverEnv });
     env.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
   });
 

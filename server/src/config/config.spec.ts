@@ -57,4 +57,13 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toContain('TCP port the control plane listens on.');
     expect(problems.join('\n')).not.toContain('hunter2');
   });
+
+  it('wants https addresses when HTTPS is on in Traefik, and names each one that is not', () => {
+    expect(() => loadConfig({ CREWCLAW_TLS: 'acme', PUBLIC_URL: 'http://crew.example.com', RUNTIME_URL: 'https://crew.example.com:8444' })).toThrow(
+      /PUBLIC_URL: must start with https:\/\/ when CREWCLAW_TLS is acme/,
+    );
+    expect(() => loadConfig({ CREWCLAW_TLS: 'file', PUBLIC_URL: 'https://crew.example.com' })).toThrow(/RUNTIME_URL: must start with https:/);
+    expect(() => loadConfig({ CREWCLAW_TLS: 'on' })).toThrow(/CREWCLAW_TLS/);
+    expect(loadConfig({ CREWCLAW_TLS: 'file', PUBLIC_URL: 'https://crew.example.com', RUNTIME_URL: 'https://crew.example.com:8444' }).tlsMode).toBe('file');
+  });
 });

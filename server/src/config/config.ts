@@ -47,6 +47,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError([`RUNTIME_URL: must be another origin than PUBLIC_URL (another port or host name), got ${parsed.runtimeUrl}`]);
   }
   if (runtimeUrl.pathname !== '/' || runtimeUrl.search) throw new ConfigError([`RUNTIME_URL: an origin only (scheme, host, port), without a path, got ${parsed.runtimeUrl}`]);
+  // With HTTPS on, Traefik serves nothing but HTTPS: http addresses would send browsers nowhere. (With it
+  // off, https addresses are fine: another proxy in front may do TLS.)
+  const plain = (['publicUrl', 'runtimeUrl'] as const).filter((key) => parsed.tlsMode !== 'off' && new URL(parsed[key]).protocol !== 'https:');
+  if (plain.length > 0) {
+    throw new ConfigError(plain.map((key) => `${key === 'publicUrl' ? 'PUBLIC_URL' : 'RUNTIME_URL'}: must start with https:// when CREWCLAW_TLS is ${parsed.tlsMode}, got ${parsed[key]}`));
+  }
   return Object.freeze({
     ...parsed,
     logFormat: parsed.logFormat ?? (parsed.nodeEnv === 'production' ? 'json' : 'pretty'),

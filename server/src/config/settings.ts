@@ -88,6 +88,12 @@ export const serverSettings = {
     help: "The address browsers reach runtimes at (<RUNTIME_URL>/u/<user>/): an origin of its own, apart from PUBLIC_URL, so that pages a runtime serves cannot act on the platform with the user's sign-in.",
     schema: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')),
   }),
+  tlsMode: declare({
+    env: 'CREWCLAW_TLS',
+    default: 'off',
+    help: "HTTPS in Traefik: off (plain HTTP, for localhost), file (your certificate in CREWCLAW_TLS_CERT_DIR) or acme (Let's Encrypt for PUBLIC_URL's host name, which must reach this machine on CREWCLAW_HTTPS_PORT as 443). With it on, PUBLIC_URL and RUNTIME_URL are https addresses.",
+    schema: z.enum(['off', 'file', 'acme']),
+  }),
   trustProxy: declare({
     env: 'TRUST_PROXY',
     default: 'false',
@@ -226,6 +232,30 @@ export const deploymentSettings: SettingDeclaration<string>[] = [
     env: 'CREWCLAW_HTTP_PORT',
     default: '8080',
     help: 'Host port the platform (PUBLIC_URL) is published on, by Traefik.',
+    schema: z.string(),
+  }),
+  declare({
+    env: 'CREWCLAW_HTTPS_PORT',
+    default: '8443',
+    help: 'Host port the platform is published on over HTTPS when CREWCLAW_TLS is on (443 for a public server; plain HTTP then only redirects there).',
+    schema: z.string(),
+  }),
+  declare({
+    env: 'CREWCLAW_TLS_CERT_DIR',
+    default: './traefik/certs',
+    help: 'With CREWCLAW_TLS set to file: the folder holding cert.pem (full chain) and key.pem for the host names of PUBLIC_URL and RUNTIME_URL.',
+    schema: z.string(),
+  }),
+  declare({
+    env: 'CREWCLAW_ACME_EMAIL',
+    default: '',
+    help: "With CREWCLAW_TLS set to acme: the address Let's Encrypt writes to about your certificates (optional).",
+    schema: z.string(),
+  }),
+  declare({
+    env: 'CREWCLAW_ACME_CA_SERVER',
+    default: 'https://acme-v02.api.letsencrypt.org/directory',
+    help: "With CREWCLAW_TLS set to acme: the ACME directory (Let's Encrypt's staging one to try things out, or your own CA's).",
     schema: z.string(),
   }),
   declare({

@@ -20,7 +20,11 @@ export const RUNTIME_HEADERS_MIDDLEWARE = 'crewclaw-runtime-headers@file';
 export const ROUTING_LAYOUT_LABEL = 'org.crewclaw.routing';
 export const ROUTING_LAYOUT = 'runtime-origin';
 
-export function routingLabels(prefix: string, username: string): Record<string, string> {
+/**
+ * `tls`: the runtime origin is https (CREWCLAW_TLS on). Its certificate is in Traefik's store already,
+ * asked for by the runtime origin's fallback router (traefik/dynamic.yml), and found by name.
+ */
+export function routingLabels(prefix: string, username: string, { tls }: { tls: boolean }): Record<string, string> {
   const { container, network } = runtimeNames(prefix, username);
   const router = `traefik.http.routers.${container}`;
   return {
@@ -33,5 +37,6 @@ export function routingLabels(prefix: string, username: string): Record<string, 
     [`${router}.middlewares`]: `${FORWARD_AUTH_MIDDLEWARE},${RUNTIME_HEADERS_MIDDLEWARE}`,
     [`${router}.service`]: container,
     [`traefik.http.services.${container}.loadbalancer.server.port`]: String(GATEWAY_PORT),
+    ...(tls ? { [`${router}.tls`]: 'true' } : {}),
   };
 }

@@ -66,7 +66,7 @@ export class RuntimeBringUp {
     const configFor = (token: string) =>
       platformOpenClawConfig({ username: owner.username, runtimeUrl: this.settings.runtimeUrl, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token });
     // The routing labels too: a container routed the way an older version did is made again.
-    const labels = routingLabels(this.settings.namePrefix, owner.username);
+    const labels = routingLabels(this.settings.namePrefix, owner.username, { tls: this.settings.runtimeUrl.startsWith('https:') });
     const specHash = sha256(JSON.stringify({ image, subnetIndex, config: configFor(''), labels }));
     return { subnetIndex, configFor, labels, specHash };
   }

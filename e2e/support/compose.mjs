@@ -1,0 +1,96 @@
+// The whole stack as users run it, for the specs that go through the entry layer: compose.yaml
+// brought up by `docker compose` under this process's own project and prefix (Traefik, the control
+// plane's image, free loopback ports), and taken down with everything it made at the end. Same shape
+// as startServer() (support/server.mjs), so useStack() can hand either to a spec.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { E2E_PREFIX, E2E_SUBNET_POOL, removeRuntimeResources } from './docker.mjs';
+import { repoRoot } from './server.mjs';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * `env` adds settings for the control plane (they go to the stack's env file).
+ * @returns {Promise<{ baseUrl: string, runtimeUrl: string, runtimePrefix: string, compose: (...args: string[]) => string, output: () => string, exited: () => boolean, stop: () => Promise<void> }>}
+ */
+export async function startComposeStack({ env: extraEnv = {} } = {}) {
+  const [httpPort, runtimePort] = [await freePort(), await freePort()];
+  // localhost, not 127.0.0.1, as a user types it: the runtime origin differs from the platform's by its port.
+  const baseUrl = `http://localhost:${httpPort}`;
+  const runtimeUrl = `http://localhost:${runtimePort}`;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'crewclaw-e2e-compose-'));
+  const envFile = path.join(dir, 'stack.env');
+  const settings = {
+    RUNTIME_NAME_PREFIX: E2E_PREFIX,
+    CREWCLAW_DATA_VOLUME: `${E2E_PREFIX}-data`,
+    CREWCLAW_HTTP_PORT: String(httpPort),
+    CREWCLAW_RUNTIME_PORT: String(runtimePort),
+    CREWCLAW_DOCKER_GID: String(statSync('/var/run/docker.sock').gid),
+    PUBLIC_URL: baseUrl,
+    RUNTIME_URL: runtimeUrl,
+    RUNTIME_SUBNET_POOL: E2E_SUBNET_POOL,
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'info',
+    ...extraEnv,
+  };
+  writeFileSync(envFile, `${Object.entries(settings).map(([key, value]) => `${key}=${value}`).join('\n')}\n`);
+
+  const compose = (...args) =>
+    execFileSync('docker', ['compose', '-p', E2E_PREFIX, '-f', path.join(repoRoot, 'compose.yaml'), '--env-file', envFile, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CREWCLAW_ENV_FILE: envFile },
+      timeout: 300_000,
+    });
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      compose('down', '--volumes', '--timeout', '5');
+    } finally {
+      // The runtimes are not compose services: the control plane made them.
+      removeRuntimeResources(E2E_PREFIX);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  process.once('exit', () => {
+    if (!stopped) {
+      try {
+        compose('down', '--volumes', '--timeout', '1');
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  const output = () => {
+    try {
+      return `--- compose logs (last part) ---\n${compose('logs', '--no-color', '--tail', '80')}`;
+    } catch (error) {
+      return `(no compose logs: ${error.message})`;
+    }
+  };
+
+  try {
+    compose('up', '-d', '--no-build', '--wait');
+  } catch (error) {
+    const logs = output();
+    await stop();
+    throw new Error(`docker compose up failed: ${error.stderr ?? error.message}\n${logs}`);
+  }
+  return { baseUrl, runtimeUrl, runtimePrefix: E2E_PREFIX, compose, output, exited: () => stopped, stop };
+}
