@@ -129,7 +129,7 @@ describe('the entry layer: Traefik in front, as compose runs it', () => {
     const controlPlane = JSON.parse(docker('inspect', CONTROL_PLANE))[0];
     expect(controlPlane.HostConfig.PortBindings ?? {}).toEqual({});
     const proxy = JSON.parse(docker('inspect', PROXY))[0];
-    expect(Object.keys(proxy.HostConfig.PortBindings).sort()).toEqual(['8080/tcp', '8081/tcp']);
+    expect(Object.keys(proxy.HostConfig.PortBindings).sort()).toEqual(['8080/tcp', '8081/tcp', '8443/tcp']);
     expect(proxy.Config.User).toBe('65532:65532');
     expect(proxy.HostConfig).toMatchObject({ ReadonlyRootfs: true, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges:true'] });
     expect(proxy.Mounts.find((mount: { Destination: string }) => mount.Destination === '/var/run/docker.sock')).toMatchObject({ RW: false });
