@@ -39,6 +39,8 @@ fi
 log "Docker engine and the images"
 ./scripts/docker-engine.sh
 ./scripts/build-images.sh runtime control-plane traefik
+# Pebble, Let's Encrypt's test ACME server, for the HTTPS test (built with Go, kept in a cache).
+./scripts/install-pebble.sh >/dev/null
 
 log "Running the tests"
 npm test
