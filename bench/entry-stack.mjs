@@ -56,7 +56,7 @@ export async function upStack() {
   await removePrefixResources();
   const dir = tempDir();
   const envFile = path.join(dir, 'bench.env');
-  const [httpPort, runtimePort] = [await freePort(), await freePort()];
+  const [httpPort, httpsPort, runtimePort] = [await freePort(), await freePort(), await freePort()];
   const platformUrl = `http://127.0.0.1:${httpPort}`;
   const runtimeUrl = `http://127.0.0.1:${runtimePort}`;
   fs.writeFileSync(
@@ -65,6 +65,7 @@ export async function upStack() {
       `RUNTIME_NAME_PREFIX=${PREFIX}`,
       `CREWCLAW_DATA_VOLUME=${PREFIX}-data`,
       `CREWCLAW_HTTP_PORT=${httpPort}`,
+      `CREWCLAW_HTTPS_PORT=${httpsPort}`,
       `CREWCLAW_RUNTIME_PORT=${runtimePort}`,
       `CREWCLAW_DOCKER_GID=${fs.statSync('/var/run/docker.sock').gid}`,
       `PUBLIC_URL=${platformUrl}`,

@@ -27,7 +27,7 @@ function freePort() {
  * @returns {Promise<{ baseUrl: string, runtimeUrl: string, runtimePrefix: string, compose: (...args: string[]) => string, output: () => string, exited: () => boolean, stop: () => Promise<void> }>}
  */
 export async function startComposeStack({ env: extraEnv = {} } = {}) {
-  const [httpPort, runtimePort] = [await freePort(), await freePort()];
+  const [httpPort, httpsPort, runtimePort] = [await freePort(), await freePort(), await freePort()];
   // localhost, not 127.0.0.1, as a user types it: the runtime origin differs from the platform's by its port.
   const baseUrl = `http://localhost:${httpPort}`;
   const runtimeUrl = `http://localhost:${runtimePort}`;
@@ -37,6 +37,8 @@ export async function startComposeStack({ env: extraEnv = {} } = {}) {
     RUNTIME_NAME_PREFIX: E2E_PREFIX,
     CREWCLAW_DATA_VOLUME: `${E2E_PREFIX}-data`,
     CREWCLAW_HTTP_PORT: String(httpPort),
+    // Published even with HTTPS off: a port of its own, never the default one a real install uses.
+    CREWCLAW_HTTPS_PORT: String(httpsPort),
     CREWCLAW_RUNTIME_PORT: String(runtimePort),
     CREWCLAW_DOCKER_GID: String(statSync('/var/run/docker.sock').gid),
     PUBLIC_URL: baseUrl,
