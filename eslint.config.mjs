@@ -22,6 +22,8 @@ const forbidden = {
   runtimes: [express, drizzle, sqlite, dir('http'), dir('auth'), dir('services')],
   files: [express, drizzle, sqlite, dockerode, dir('http'), dir('auth'), dir('services')],
   models: [express, drizzle, sqlite, dockerode, dir('http'), dir('auth'), dir('services')],
+  // What Traefik needs (labels, its peer container): the services use it, so it uses none of theirs.
+  proxy: [express, drizzle, sqlite, dir('http'), dir('auth'), dir('services'), dir('repositories')],
   db: [express, dockerode, dir('http'), dir('auth'), dir('services'), dir('repositories')],
   config: [express, drizzle, sqlite, dockerode, dir('http'), dir('services'), dir('repositories'), dir('db')],
   logging: [express, drizzle, sqlite, dockerode, dir('http'), dir('services'), dir('repositories'), dir('db')],

@@ -42,6 +42,8 @@ export function runtimeSettings(config: Config): RuntimeSettings {
     startTimeoutSeconds: config.runtimeStartTimeoutSeconds,
     subnetPool: config.runtimeSubnetPool,
     runtimeUrl: config.runtimeUrl,
+    // Not RUNTIME_URL's scheme: with TLS done by another proxy in front, Traefik itself speaks plain HTTP.
+    runtimeTls: config.tlsMode !== 'off',
     modelBaseUrl: config.runtimeModelBaseUrl,
   };
 }
@@ -142,17 +144,29 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     },
     (error: unknown) => logger.warn('could not reconnect to running runtimes; each rejoins at its next start', { error }),
   );
-  // Idle runtimes are stopped by a sweep once a minute; their files stay in their volumes.
+  // Idle runtimes are stopped by a sweep once a minute; their files stay in their volumes. A sweep
+  // still running (Docker slow) is not joined by the next one.
+  let sweeping = false;
   const idleSweep = setInterval(() => {
     // Events missed while Docker's stream was down are made up for here too.
     services.runtimes.reconcile().then(
       (corrected) => corrected.length > 0 && logger.info('runtimes found down without an event', { users: corrected }),
       (error: unknown) => logger.warn('runtime reconcile failed', { error }),
     );
-    services.runtimes.stopIdle(config.idleStopMinutes).then(
-      (stopped) => stopped.length > 0 && logger.info('stopped idle runtimes', { users: stopped }),
-      (error: unknown) => logger.warn('idle runtime sweep failed', { error }),
-    );
+    if (sweeping) return;
+    sweeping = true;
+    services.runtimes
+      .stopIdle(config.idleStopMinutes, { openUiHours: config.idleStopOpenUiHours })
+      .then(
+        ({ stopped, unchecked }) => {
+          if (stopped.length > 0) logger.info('stopped idle runtimes', { users: stopped });
+          if (unchecked.length > 0) logger.warn('could not tell whether these idle runtimes have their Control UI open; treated as closed', { users: unchecked });
+        },
+        (error: unknown) => logger.warn('idle runtime sweep failed', { error }),
+      )
+      .finally(() => {
+        sweeping = false;
+      });
   }, 60_000);
   idleSweep.unref();
   return {

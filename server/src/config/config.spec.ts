@@ -64,6 +64,10 @@ describe('loadConfig', () => {
     );
     expect(() => loadConfig({ CREWCLAW_TLS: 'file', PUBLIC_URL: 'https://crew.example.com' })).toThrow(/RUNTIME_URL: must start with https:/);
     expect(() => loadConfig({ CREWCLAW_TLS: 'on' })).toThrow(/CREWCLAW_TLS/);
+    // Let's Encrypt certifies public names only.
+    expect(() => loadConfig({ CREWCLAW_TLS: 'acme', PUBLIC_URL: 'https://192.168.1.20', RUNTIME_URL: 'https://192.168.1.20:8444' })).toThrow(/PUBLIC_URL: CREWCLAW_TLS=acme needs a host name/);
+    expect(() => loadConfig({ CREWCLAW_TLS: 'acme', PUBLIC_URL: 'https://crew.example.com', RUNTIME_URL: 'https://localhost:8444' })).toThrow(/RUNTIME_URL: CREWCLAW_TLS=acme/);
+    expect(loadConfig({ CREWCLAW_TLS: 'acme', PUBLIC_URL: 'https://crew.example.com', RUNTIME_URL: 'https://crew.example.com:8444' }).tlsMode).toBe('acme');
     expect(loadConfig({ CREWCLAW_TLS: 'file', PUBLIC_URL: 'https://crew.example.com', RUNTIME_URL: 'https://crew.example.com:8444' }).tlsMode).toBe('file');
   });
 });

@@ -2,6 +2,7 @@
  * The only reader of process.env. Parses every declared setting, fails fast
  * with a message naming each bad variable, and hands out a frozen object.
  */
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { serverSettings, type SettingDeclaration } from './settings';
 
@@ -30,6 +31,12 @@ function parseSetting<T>(declaration: SettingDeclaration<T>, env: NodeJS.Process
   return { problem: `${declaration.env}: ${reason}${shown}. ${declaration.help}` };
 }
 
+/** A domain name (with a dot), not an IP address or localhost. */
+function isCertifiableName(hostname: string): boolean {
+  const name = hostname.replace(/^\[(.*)\]$/, '$1');
+  return isIP(name) === 0 && name.includes('.') && name !== 'localhost' && !name.endsWith('.localhost');
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
@@ -52,6 +59,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const plain = (['publicUrl', 'runtimeUrl'] as const).filter((key) => parsed.tlsMode !== 'off' && new URL(parsed[key]).protocol !== 'https:');
   if (plain.length > 0) {
     throw new ConfigError(plain.map((key) => `${key === 'publicUrl' ? 'PUBLIC_URL' : 'RUNTIME_URL'}: must start with https:// when CREWCLAW_TLS is ${parsed.tlsMode}, got ${parsed[key]}`));
+  }
+  // An ACME server certifies names it can reach, never an address or a name of this machine only.
+  const unnamed = (['publicUrl', 'runtimeUrl'] as const).filter((key) => parsed.tlsMode === 'acme' && !isCertifiableName(new URL(parsed[key]).hostname));
+  if (unnamed.length > 0) {
+    throw new ConfigError(
+      unnamed.map((key) => `${key === 'publicUrl' ? 'PUBLIC_URL' : 'RUNTIME_URL'}: CREWCLAW_TLS=acme needs a host name that resolves to this machine from the internet, got ${parsed[key]} (use CREWCLAW_TLS=file with your own certificate for an IP address or a local name)`),
+    );
   }
   return Object.freeze({
     ...parsed,

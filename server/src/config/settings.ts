@@ -206,6 +206,12 @@ export const serverSettings = {
     help: 'Stop a runtime after this many minutes without use (its volume is kept); 0 never stops it.',
     schema: z.coerce.number().int().min(0).max(60 * 24 * 365),
   }),
+  idleStopOpenUiHours: declare({
+    env: 'IDLE_STOP_OPEN_UI_HOURS',
+    default: '12',
+    help: 'A Control UI open in a browser keeps its runtime from the idle stop, for at most this many hours since the runtime was last used otherwise (a page load, a file transfer, a model call), so a tab forgotten open does not keep it up for ever; 0 = for as long as it is open.',
+    schema: z.coerce.number().int().min(0).max(24 * 365),
+  }),
   maxUploadBytes: declare({
     env: 'MAX_UPLOAD_BYTES',
     default: String(2 * 1024 ** 3),

@@ -16,6 +16,12 @@ export class RuntimeActivity {
   private readonly noted = new Map<number, number>();
   /** Work in progress inside a runtime (a file transfer), by user id. */
   private readonly held = new Map<number, number>();
+  /**
+   * When each runtime's Control UI was last seen open, by user id. Kept apart from the last activity
+   * (in memory: after a restart of the control plane the next sweep sees it again), so that the limit
+   * on how long an open tab alone keeps a runtime up counts from the last real use.
+   */
+  private readonly openUiSeen = new Map<number, number>();
 
   constructor(private readonly runtimes: RuntimeRepository) {}
 
@@ -40,8 +46,18 @@ export class RuntimeActivity {
     };
   }
 
-  /** Running runtimes unused for `idleMinutes` and not held by work in progress. */
+  noteOpenControlUi(owner: ActivityOwner, now: Date): void {
+    this.openUiSeen.set(owner.id, now.getTime());
+  }
+
+  /**
+   * Running runtimes unused for `idleMinutes`, not held by work in progress, and whose Control UI was
+   * not seen open within that time either (so a closed page gives the same grace as a last click).
+   */
   idleSince(idleMinutes: number, now: Date): ActivityOwner[] {
-    return this.runtimes.listIdle(new Date(now.getTime() - idleMinutes * 60_000)).filter((owner) => !this.held.has(owner.id));
+    const cutoff = now.getTime() - idleMinutes * 60_000;
+    return this.runtimes
+      .listIdle(new Date(cutoff))
+      .filter((owner) => !this.held.has(owner.id) && (this.openUiSeen.get(owner.id) ?? 0) < cutoff);
   }
 }

@@ -25,6 +25,8 @@ export interface BringUpSettings {
   subnetPool: string;
   /** The origin the Control UI is served from (RUNTIME_URL): the only one its WebSocket accepts. */
   runtimeUrl: string;
+  /** Traefik serves the runtime origin over TLS (CREWCLAW_TLS on): its routers must say so. */
+  runtimeTls: boolean;
   modelBaseUrl: string;
 }
 
@@ -66,7 +68,7 @@ export class RuntimeBringUp {
     const configFor = (token: string) =>
       platformOpenClawConfig({ username: owner.username, runtimeUrl: this.settings.runtimeUrl, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token });
     // The routing labels too: a container routed the way an older version did is made again.
-    const labels = routingLabels(this.settings.namePrefix, owner.username, { tls: this.settings.runtimeUrl.startsWith('https:') });
+    const labels = routingLabels(this.settings.namePrefix, owner.username, { tls: this.settings.runtimeTls });
     const specHash = sha256(JSON.stringify({ image, subnetIndex, config: configFor(''), labels }));
     return { subnetIndex, configFor, labels, specHash };
   }

@@ -101,9 +101,9 @@ describe('RuntimeService with the in-memory driver', () => {
     const runtimes = service();
     await runtimes.start(CLI_CONTEXT, alice);
     const inAnHour = new Date(Date.now() + 61 * 60_000);
-    expect(await runtimes.stopIdle(0, inAnHour)).toEqual([]);
-    expect(await runtimes.stopIdle(120, inAnHour)).toEqual([]);
-    expect(await runtimes.stopIdle(60, inAnHour)).toEqual(['alice']);
+    expect((await runtimes.stopIdle(0, {}, inAnHour)).stopped).toEqual([]);
+    expect((await runtimes.stopIdle(120, {}, inAnHour)).stopped).toEqual([]);
+    expect((await runtimes.stopIdle(60, {}, inAnHour)).stopped).toEqual(['alice']);
     expect((await runtimes.status(alice)).state).toBe('stopped');
     expect(await driver.volumeExists('alice')).toBe(true);
     const audit = database.sqlite.prepare("SELECT actor_name, detail FROM audit_log WHERE action = 'runtime.stop'").all();
@@ -114,27 +114,40 @@ describe('RuntimeService with the in-memory driver', () => {
     const release = runtimes.holdForWork(alice);
     const second = runtimes.holdForWork(alice);
     const inTwoHours = new Date(Date.now() + 121 * 60_000);
-    expect(await runtimes.stopIdle(60, inTwoHours)).toEqual([]);
+    expect((await runtimes.stopIdle(60, {}, inTwoHours)).stopped).toEqual([]);
     release();
     release();
-    expect(await runtimes.stopIdle(60, inTwoHours)).toEqual([]);
+    expect((await runtimes.stopIdle(60, {}, inTwoHours)).stopped).toEqual([]);
     second();
-    expect(await runtimes.stopIdle(60, inTwoHours)).toEqual(['alice']);
+    expect((await runtimes.stopIdle(60, {}, inTwoHours)).stopped).toEqual(['alice']);
     await runtimes.start(CLI_CONTEXT, alice);
-    expect(await runtimes.stopIdle(60, new Date(Date.now() + 30 * 60_000))).toEqual([]);
+    expect((await runtimes.stopIdle(60, {}, new Date(Date.now() + 30 * 60_000))).stopped).toEqual([]);
   });
 
-  it('leaves a runtime with its Control UI open alone, and counts that as use', async () => {
+  it('leaves a runtime with its Control UI open alone, but not for ever', async () => {
     const runtimes = service();
     await runtimes.start(CLI_CONTEXT, alice);
-    const inAnHour = new Date(Date.now() + 61 * 60_000);
+    const minutes = (n: number) => new Date(Date.now() + n * 60_000);
     driver.clientConnectionCounts.set('alice', 1);
-    expect(await runtimes.stopIdle(60, inAnHour)).toEqual([]);
+    expect((await runtimes.stopIdle(60, { openUiHours: 12 }, minutes(61))).stopped).toEqual([]);
     expect((await runtimes.status(alice)).state).toBe('running');
-    // The page closed: idle from the last time it was seen open, not from before.
+    // The page closed: idle from the last time it was seen open, not from the last click.
     driver.clientConnectionCounts.set('alice', 0);
-    expect(await runtimes.stopIdle(60, new Date(inAnHour.getTime() + 30 * 60_000))).toEqual([]);
-    expect(await runtimes.stopIdle(60, new Date(inAnHour.getTime() + 61 * 60_000))).toEqual(['alice']);
+    expect((await runtimes.stopIdle(60, { openUiHours: 12 }, minutes(61 + 30))).stopped).toEqual([]);
+    expect((await runtimes.stopIdle(60, { openUiHours: 12 }, minutes(61 + 61))).stopped).toEqual(['alice']);
+
+    // A tab forgotten open: after 12 hours with no other use, stopped all the same.
+    await runtimes.start(CLI_CONTEXT, alice);
+    driver.clientConnectionCounts.set('alice', 1);
+    expect((await runtimes.stopIdle(60, { openUiHours: 12 }, minutes(11 * 60))).stopped).toEqual([]);
+    expect((await runtimes.stopIdle(60, { openUiHours: 12 }, minutes(12 * 60 + 1))).stopped).toEqual(['alice']);
+  });
+
+  it('stops a runtime whose Control UI cannot be checked, and says so', async () => {
+    const runtimes = service();
+    await runtimes.start(CLI_CONTEXT, alice);
+    driver.clientConnections = () => Promise.reject(new Error('exec timed out'));
+    expect(await runtimes.stopIdle(60, {}, new Date(Date.now() + 61 * 60_000))).toEqual({ stopped: ['alice'], unchecked: ['alice'] });
   });
 
   it('keeps the volume on remove and drops it only on purge', async () => {
@@ -192,7 +205,7 @@ describe('RuntimeService with the in-memory driver', () => {
     repository.update(alice.id, { lastActivityAt: longAgo });
     expect(await runtimes.access(CLI_CONTEXT, alice)).toBe('ready');
     expect(repository.find(alice.id)!.lastActivityAt!.getTime()).toBeGreaterThan(longAgo.getTime());
-    expect(await runtimes.stopIdle(60)).toEqual([]);
+    expect((await runtimes.stopIdle(60)).stopped).toEqual([]);
     // Idle-stopped, then reached again: started again.
     await runtimes.stop(CLI_CONTEXT, alice, 'idle');
     expect(await runtimes.access(CLI_CONTEXT, alice)).toBe('starting');

@@ -267,15 +267,23 @@ export class RuntimeService implements RuntimeRemoval {
   }
 
   /**
-   * Stops runtimes nobody used for `idleMinutes` (their volumes stay); 0 never stops anything.
-   * Returns who was stopped. A runtime that fails to stop is left for the next sweep.
+   * Stops runtimes nobody used for `idleMinutes` (their volumes stay); 0 never stops anything. A
+   * Control UI open in a browser is use, but for at most `openUiHours` since the last other use (a
+   * page load, a file transfer, a model call), so a tab forgotten open does not keep a runtime up
+   * for ever; 0 lifts that limit. Returns who was stopped, and whose Control UI could not be checked
+   * (they are treated as not open). A runtime that fails to stop is left for the next sweep.
    */
-  async stopIdle(idleMinutes: number, now = new Date()): Promise<string[]> {
-    if (idleMinutes <= 0) return [];
+  async stopIdle(idleMinutes: number, { openUiHours = 0 }: { openUiHours?: number } = {}, now = new Date()): Promise<{ stopped: string[]; unchecked: string[] }> {
     const stopped: string[] = [];
+    const unchecked: string[] = [];
+    if (idleMinutes <= 0) return { stopped, unchecked };
     for (const owner of this.activity.idleSince(idleMinutes, now)) {
-      if (await this.hasOpenControlUi(owner)) {
-        this.activity.record(owner, now);
+      const open = await this.hasOpenControlUi(owner);
+      if (open === 'unknown') unchecked.push(owner.username);
+      const lastUse = this.runtimes.find(owner.id)?.lastActivityAt?.getTime() ?? 0;
+      const forgotten = openUiHours > 0 && now.getTime() - lastUse > openUiHours * 3_600_000;
+      if (open === true && !forgotten) {
+        this.activity.noteOpenControlUi(owner, now);
         continue;
       }
       try {
@@ -285,22 +293,22 @@ export class RuntimeService implements RuntimeRemoval {
         // Docker away or the container busy: the next sweep tries again.
       }
     }
-    return stopped;
+    return { stopped, unchecked };
   }
 
   /**
    * A Control UI open in a browser: its WebSocket passed the forward-auth check once, when it opened,
    * so it left no trace in the runtime's last activity since; an open connection from the proxy is
-   * the sign. (A page load every few minutes would not be, nor chat without a page load.) Unknown
-   * (Docker away, the container gone) counts as no.
+   * the sign. (A page load every few minutes would not be, nor chat without a page load.) Unknown:
+   * Docker away, the container gone, the check timed out.
    */
-  private async hasOpenControlUi(owner: RuntimeOwner): Promise<boolean> {
+  private async hasOpenControlUi(owner: RuntimeOwner): Promise<boolean | 'unknown'> {
     const subnetIndex = this.runtimes.find(owner.id)?.subnetIndex;
     if (subnetIndex == null) return false;
     try {
       return (await this.driver.clientConnections(owner.username, subnetIndex)) > 0;
     } catch {
-      return false;
+      return 'unknown';
     }
   }
 

@@ -368,11 +368,11 @@ describe('a user\'s files, in their real runtime', () => {
       await new Promise((resolve) => response.once('data', resolve));
       response.pause();
       // (Other users' runtimes, idle all along, may be stopped by these sweeps: only fay's is watched.)
-      expect(await test.platform.services.runtimes.stopIdle(60, inTwoHours())).not.toContain('fay');
+      expect((await test.platform.services.runtimes.stopIdle(60, {}, inTwoHours())).stopped).not.toContain('fay');
       expect((await fay.agent.get('/api/runtime').expect(200)).body.runtime.state).toBe('running');
       response.destroy();
       const stopped = await until('the idle stop once the download is gone', async () => {
-        const names = await test.platform.services.runtimes.stopIdle(60, inTwoHours());
+        const names = (await test.platform.services.runtimes.stopIdle(60, {}, inTwoHours())).stopped;
         return names.includes('fay') ? names : undefined;
       }, 60_000);
       expect(stopped).toContain('fay');

@@ -15,8 +15,8 @@
 import { Router, type Request, type Response } from 'express';
 import { contextOf } from '../../auth/request-context';
 import { AppError, NotFoundError, UnauthorizedError } from '../../errors/app-error';
-import { AmbiguousPathError, routedPath } from '../../proxy/routed-path';
-import { sendRuntimeOriginPage } from '../../proxy/runtime-origin-pages';
+import { AmbiguousPathError, routedPath } from '../routed-path';
+import { sendRuntimeOriginPage } from '../runtime-origin-pages';
 import type { RuntimeService } from '../../services/runtime.service';
 
 /** The header OpenClaw's trusted-proxy auth reads the user from (openclaw-config.ts). */

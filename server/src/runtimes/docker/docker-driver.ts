@@ -62,6 +62,8 @@ export interface DockerDriverOptions {
 
 /** Docker's bridge option for traffic between containers of one network. */
 const ICC_OPTION = 'com.docker.network.bridge.enable_icc';
+/** Reading a runtime's connection table takes milliseconds; longer means the engine is stuck. */
+const CONNECTIONS_CHECK_TIMEOUT_MS = 5_000;
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
@@ -509,12 +511,23 @@ export class DockerDriver implements RuntimeDriver {
     const container = await this.find(username);
     if (container?.status !== 'running') return 0;
     // As the runtime's own user: the kernel's tables are readable by anyone in the container. tcp6
-    // may be missing (IPv6 off), so cat's exit code says nothing; what it printed does.
-    const process = await this.exec(username, ['cat', '/proc/net/tcp', '/proc/net/tcp6'], { user: '1000', stdin: false });
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdout) chunks.push(chunk as Buffer);
-    await process.exit;
-    return countEstablished(Buffer.concat(chunks).toString('utf8'), GATEWAY_PORT, subnetPlan(this.options.subnetPool, subnetIndex).proxy);
+    // may be missing (IPv6 off), so cat's exit code says nothing; what it printed does. Bounded: the
+    // idle sweep checks runtimes one after another, and one stuck exec must not hold up the rest.
+    const process = await this.exec(username, ['/bin/cat', '/proc/net/tcp', '/proc/net/tcp6'], { user: '1000', stdin: false });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      process.abort();
+    }, CONNECTIONS_CHECK_TIMEOUT_MS);
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdout) chunks.push(chunk as Buffer);
+      await process.exit;
+      if (timedOut) throw new Error(`reading ${username}'s connections took longer than ${CONNECTIONS_CHECK_TIMEOUT_MS} ms`);
+      return countEstablished(Buffer.concat(chunks).toString('utf8'), GATEWAY_PORT, subnetPlan(this.options.subnetPool, subnetIndex).proxy);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async exec(username: string, command: string[], options: ExecOptions): Promise<ExecProcess> {

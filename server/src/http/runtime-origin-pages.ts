@@ -29,7 +29,7 @@ const TEXT: Record<Language, Record<RuntimeOriginPage, PageText>> = {
     },
     opening: {
       title: 'Opening your runtime…',
-      message: 'Your runtime is running and is being connected. This page reloads by itself in a moment.',
+      message: 'Your runtime is running and is being connected. This page reloads by itself in a moment. Still here after a minute? Restart your runtime from CrewClaw: it was made for other settings.',
       back: 'Back to CrewClaw',
     },
   },
@@ -46,7 +46,7 @@ const TEXT: Record<Language, Record<RuntimeOriginPage, PageText>> = {
     },
     opening: {
       title: '正在打开您的运行时…',
-      message: '您的运行时已在运行，正在连接。此页面稍后会自动刷新。',
+      message: '您的运行时已在运行，正在连接。此页面稍后会自动刷新。一分钟后仍停留在此？请在 CrewClaw 中重启您的运行时：它是按其他设置创建的。',
       back: '返回 CrewClaw',
     },
   },
