@@ -3,28 +3,21 @@
  * and the control plane's image, a project of this test's own on free ports) and a real OpenClaw
  * runtime behind forward-auth. Each test sends what a broken client, a hostile client or a bad day
  * sends (an enormous path, a burst of requests, forged Host and X-Forwarded-* headers, a runtime
- * removed behind the platform's back) and asserts what the user would see.
+ * removed behind the platform's back, a runtime that sets a cookie) and asserts what the user would see.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { SESSION_COOKIE } from '../../src/auth/session';
+import { FORWARD_AUTH_MIDDLEWARE, routingLabels } from '../../src/proxy/routing-labels';
+import { GATEWAY_PORT, LABELS } from '../../src/runtimes/runtime-names';
 import { ADMIN } from '../integration/support/test-platform';
-import { PREFIX, SUBNET_POOL, containerName, docker, freePort, printingLogsOnFailure, removeTestResources } from './support/docker-platform';
+import { type ComposeStack, type Session, call, controlUiLoads, setUpUsers, sleep, until, upHttpStack } from './support/compose-stack';
+import { PREFIX, TEST_LABEL, containerName, docker, printingLogsOnFailure } from './support/docker-platform';
 
 jest.setTimeout(600_000);
 
-const ROOT = path.resolve(__dirname, '../../..');
 /** Set in the stack's settings below, so the test does not lean on a default that may move. */
 const MAX_FAILURES_PER_IP = 20;
 const MAX_FAILURES_PER_USERNAME = 10;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Session {
-  cookie: string;
-  csrfToken: string;
-}
 
 /** What came back, read to the end: a status and body, or how the connection failed. */
 interface Outcome {
@@ -39,32 +32,11 @@ interface Outcome {
 const shown = (outcome: Outcome) => (outcome.error ? `${outcome.status ?? 'no status'}, then error: ${outcome.error}` : String(outcome.status));
 
 describe('the entry layer under faults: Traefik in front, as compose runs it', () => {
-  let envFile: string;
+  let stack: ComposeStack;
   let platformUrl: string;
   let runtimeUrl: string;
-  let httpPort: number;
-  let runtimePort: number;
   let admin: Session;
   let bob: Session;
-
-  const compose = (...args: string[]) =>
-    execFileSync('docker', ['compose', '-p', PREFIX, '-f', path.join(ROOT, 'compose.yaml'), '--env-file', envFile, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CREWCLAW_ENV_FILE: envFile },
-    });
-
-  /** A request without redirects followed, as a browser's first hop. */
-  const call = (url: string, init: RequestInit & { session?: Session; timeoutMs?: number } = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.session) {
-      headers.set('Cookie', init.session.cookie);
-      headers.set('X-CSRF-Token', init.session.csrfToken);
-    }
-    return fetch(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(init.timeoutMs ?? 30_000) });
-  };
-  const page = (url: string, session?: Session, headers: Record<string, string> = {}) =>
-    call(url, { session, headers: { Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate', ...headers } });
 
   /** Like `call`, but a connection cut, a reset or a hang is an answer too, not a thrown error. */
   async function outcomeOf(url: string, init: RequestInit & { session?: Session; timeoutMs?: number } = {}): Promise<Outcome> {
@@ -81,39 +53,7 @@ describe('the entry layer under faults: Traefik in front, as compose runs it', (
     }
   }
 
-  async function signIn(username: string, password: string, headers: Record<string, string> = {}): Promise<Session> {
-    const response = await call(`${platformUrl}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...headers },
-      body: JSON.stringify({ username, password }),
-    });
-    expect(response.status).toBe(200);
-    const cookie = response.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ');
-    return { cookie, csrfToken: ((await response.json()) as { csrfToken: string }).csrfToken };
-  }
-
-  async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: Error | null = null;
-    while (Date.now() < deadline) {
-      try {
-        const value = await probe();
-        if (value !== null) return value;
-      } catch (error) {
-        last = error instanceof Error ? error : new Error(String(error));
-      }
-      await sleep(250);
-    }
-    throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${last.message})` : ''}`);
-  }
-
   const isControlUi = (outcome: Outcome) => outcome.status === 200 && /openclaw/i.test(outcome.body);
-  const controlUiLoads = (session: Session, timeoutMs = 60_000) =>
-    until('the Control UI through Traefik', async () => {
-      const response = await page(`${runtimeUrl}/u/admin/`, session);
-      const body = await response.text();
-      return response.status === 200 && /openclaw/i.test(body) ? body : null;
-    }, timeoutMs);
 
   /** Runs a test body and, when it fails, prints what Traefik and the control plane logged meanwhile. */
   async function printingEntryLogsOnFailure(body: () => Promise<void>): Promise<void> {
@@ -135,52 +75,17 @@ describe('the entry layer under faults: Traefik in front, as compose runs it', (
   const fromControlPlane = (outcome: Outcome) => Boolean(outcome.headers?.get('x-request-id'));
 
   beforeAll(async () => {
-    [httpPort, runtimePort] = [await freePort(), await freePort()];
-    platformUrl = `http://127.0.0.1:${httpPort}`;
-    runtimeUrl = `http://127.0.0.1:${runtimePort}`;
-    envFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'crewclaw-entry-faults-')), 'test.env');
-    fs.writeFileSync(
-      envFile,
-      [
-        `RUNTIME_NAME_PREFIX=${PREFIX}`,
-        `CREWCLAW_DATA_VOLUME=${PREFIX}-data`,
-        `CREWCLAW_HTTP_PORT=${httpPort}`,
-        `CREWCLAW_RUNTIME_PORT=${runtimePort}`,
-        `CREWCLAW_DOCKER_GID=${fs.statSync('/var/run/docker.sock').gid}`,
-        `PUBLIC_URL=${platformUrl}`,
-        `RUNTIME_URL=${runtimeUrl}`,
-        `RUNTIME_SUBNET_POOL=${SUBNET_POOL}`,
-        `LOGIN_MAX_FAILURES_PER_IP=${MAX_FAILURES_PER_IP}`,
-        `LOGIN_MAX_FAILURES_PER_USERNAME=${MAX_FAILURES_PER_USERNAME}`,
-        'RUNTIME_MEMORY_MB=2048',
-        'LOG_LEVEL=info',
-        '',
-      ].join('\n'),
-    );
-    compose('up', '-d', '--no-build', '--wait');
-    const setup = await call(`${platformUrl}/api/setup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(ADMIN) });
-    expect(setup.status).toBe(201);
-    admin = await signIn(ADMIN.username, ADMIN.password);
-    const made = await call(`${platformUrl}/api/users`, {
-      method: 'POST',
-      session: admin,
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ username: 'bob', password: 'bob-password-1', role: 'user' }),
-    });
-    expect(made.status).toBe(201);
-    bob = await signIn('bob', 'bob-password-1');
+    ({ stack, platformUrl, runtimeUrl } = await upHttpStack({
+      LOGIN_MAX_FAILURES_PER_IP: String(MAX_FAILURES_PER_IP),
+      LOGIN_MAX_FAILURES_PER_USERNAME: String(MAX_FAILURES_PER_USERNAME),
+    }));
+    ({ admin, bob } = await setUpUsers(platformUrl));
     const started = await call(`${platformUrl}/api/runtime/start`, { method: 'POST', session: admin, timeoutMs: 300_000 });
     expect(started.status).toBe(200);
-    await controlUiLoads(admin);
+    await controlUiLoads(runtimeUrl, admin, ADMIN.username);
   });
 
-  afterAll(() => {
-    try {
-      compose('down', '-v', '--remove-orphans', '-t', '2');
-    } finally {
-      removeTestResources();
-    }
-  });
+  afterAll(() => stack?.down());
 
   describe('a very long path gets a clear 4xx, and the stack keeps working', () => {
     const sizes: [string, number][] = [
@@ -245,7 +150,7 @@ describe('the entry layer under faults: Traefik in front, as compose runs it', (
   });
 
   describe('a forged Host header', () => {
-    const forgedHosts = () => ['evil.example', `127.0.0.1:${httpPort}`, `localhost:${httpPort}`, 'control-plane:3000', `${containerName('admin')}:18789`];
+    const forgedHosts = () => ['evil.example', `127.0.0.1:${stack.ports.http}`, `localhost:${stack.ports.http}`, 'control-plane:3000', `${containerName('admin')}:18789`];
 
     it("on the runtime origin reaches neither another user's runtime nor the platform's API, and sign-in stays on PUBLIC_URL", async () => {
       for (const host of forgedHosts()) {
@@ -267,7 +172,7 @@ describe('the entry layer under faults: Traefik in front, as compose runs it', (
     });
 
     it("on the platform origin gets the control plane's usual answers, its redirects on RUNTIME_URL", async () => {
-      for (const host of [...forgedHosts(), `127.0.0.1:${runtimePort}`]) {
+      for (const host of [...forgedHosts(), `127.0.0.1:${stack.ports.runtime}`]) {
         const health = await outcomeOf(`${platformUrl}/api/health`, { headers: { Host: host } });
         expect([host, health.status, health.body]).toEqual([host, 200, JSON.stringify({ status: 'ok' })]);
 
@@ -355,17 +260,66 @@ describe('the entry layer under faults: Traefik in front, as compose runs it', (
         const body = (await started.json()) as { runtime?: { state: string } };
         return started.status === 200 && body.runtime?.state === 'running' ? true : null;
       }, 300_000);
-      await controlUiLoads(admin, 120_000);
+      await controlUiLoads(runtimeUrl, admin, ADMIN.username, 120_000);
     });
   });
 
   // The crewclaw-runtime-headers middleware blanks Set-Cookie on every runtime response, so a runtime
-  // cannot plant a cookie the platform would read (cookies ignore ports). No OpenClaw 2026.9.6 endpoint
-  // reachable on the runtime origin sets one in the runtime image's configuration: the gateway's only
-  // cookies are the Control UI plugin-tab grants (control-ui-config.json reports "pluginFrameGrants": [],
-  // as no enabled plugin has a Control UI tab) and the portal's, served on a portal's own port, never
-  // through Traefik. Making the runtime send one would mean faking it, so this waits for such an endpoint.
-  it.skip('strips Set-Cookie from every runtime response (no OpenClaw endpoint on the runtime origin sets a cookie)', () => undefined);
+  // cannot plant a cookie the platform would read (cookies ignore ports). No OpenClaw endpoint on the
+  // runtime origin sets one, so a stand-in runtime does: a container on admin's network, labelled as the
+  // runtime manager labels admin's runtime (routingLabels), under its own router for one path below
+  // /u/admin/. A second router to it without the headers middleware is the control: there the cookie
+  // does come through, so the stand-in and Traefik would show it if the middleware were gone.
+  it('strips Set-Cookie from whatever a runtime answers, so a runtime cannot plant a cookie for the platform', async () => {
+    const standIn = `${PREFIX}-standin-admin`;
+    const planted = `${SESSION_COOKIE}=evil; Path=/`;
+    const server = `require('node:http').createServer((req, res) => {
+      res.setHeader('Set-Cookie', ${JSON.stringify(planted)});
+      res.end('stand-in runtime answering ' + req.url);
+    }).listen(${GATEWAY_PORT});`;
+    const runtimeRouter = `traefik.http.routers.${containerName(ADMIN.username)}`;
+    const labels: Record<string, string> = {};
+    for (const [key, value] of Object.entries(routingLabels(PREFIX, ADMIN.username, { tls: false }))) {
+      labels[key.replace(containerName(ADMIN.username), standIn)] = value.replace(containerName(ADMIN.username), standIn);
+    }
+    const router = `traefik.http.routers.${standIn}`;
+    const unfiltered = `traefik.http.routers.${standIn}-unfiltered`;
+    Object.assign(labels, {
+      [TEST_LABEL]: '1',
+      [LABELS.platform]: PREFIX,
+      [`${router}.rule`]: `PathPrefix(\`/u/${ADMIN.username}/stand-in/\`)`,
+      // Above the runtime's own router, whose priority is its rule's length.
+      [`${router}.priority`]: '10000',
+      [`${unfiltered}.rule`]: `PathPrefix(\`/u/${ADMIN.username}/stand-in-unfiltered/\`)`,
+      [`${unfiltered}.priority`]: '10000',
+      [`${unfiltered}.entrypoints`]: labels[`${router}.entrypoints`],
+      [`${unfiltered}.middlewares`]: FORWARD_AUTH_MIDDLEWARE,
+      [`${unfiltered}.service`]: standIn,
+    });
+    expect(labels[`${router}.middlewares`]).toBe(docker('inspect', '-f', `{{index .Config.Labels "${runtimeRouter}.middlewares"}}`, containerName(ADMIN.username)));
+    docker(
+      'run', '-d', '--name', standIn, '--network', `${PREFIX}-net-${ADMIN.username}`, '--no-healthcheck',
+      ...Object.entries(labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]),
+      '--entrypoint', 'node', 'crewclaw/control-plane:dev', '-e', server,
+    );
+    try {
+      const reach = (path: string) =>
+        until(`the stand-in at ${path} through Traefik`, async () => {
+          const outcome = await outcomeOf(`${runtimeUrl}${path}`, { session: admin, headers: { Accept: 'text/html' } });
+          return outcome.status === 200 && outcome.body === `stand-in runtime answering ${path}` ? outcome : null;
+        }, 30_000);
+      const control = await reach(`/u/${ADMIN.username}/stand-in-unfiltered/probe`);
+      expect(control.headers?.getSetCookie()).toEqual([planted]);
+
+      const answer = await reach(`/u/${ADMIN.username}/stand-in/probe`);
+      expect(answer.headers?.getSetCookie()).toEqual([]);
+      expect(answer.headers?.has('set-cookie')).toBe(false);
+    } finally {
+      docker('rm', '-f', standIn);
+    }
+    // The runtime's own route is the admin's again.
+    await controlUiLoads(runtimeUrl, admin, ADMIN.username);
+  });
 
   // Last: it leaves the test's own address rate-limited for sign-ins.
   it("does not let forged X-Forwarded-For or X-Real-Ip change who the client is: the per-IP sign-in limit still holds", async () => {

@@ -4,126 +4,28 @@
  * through Traefik on the runtime origin, behind the control plane's forward-auth.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { ADMIN } from '../integration/support/test-platform';
-import { PREFIX, RUNTIME_IMAGE, SUBNET_POOL, docker, freePort, removeTestResources } from './support/docker-platform';
+import { BOB, type ComposeStack, type Session, call, controlUiLoads, page, setUpUsers, signIn, sleep, upHttpStack } from './support/compose-stack';
+import { PREFIX, RUNTIME_IMAGE, docker } from './support/docker-platform';
 
 jest.setTimeout(600_000);
 
-const ROOT = path.resolve(__dirname, '../../..');
 const PROXY = `${PREFIX}-proxy`;
 const CONTROL_PLANE = `${PREFIX}-control-plane`;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Session {
-  cookie: string;
-  csrfToken: string;
-}
-
 describe('the entry layer: Traefik in front, as compose runs it', () => {
-  let envFile: string;
+  let stack: ComposeStack;
   let platformUrl: string;
   let runtimeUrl: string;
   let admin: Session;
   let bob: Session;
 
-  const compose = (...args: string[]) =>
-    execFileSync('docker', ['compose', '-p', PREFIX, '-f', path.join(ROOT, 'compose.yaml'), '--env-file', envFile, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CREWCLAW_ENV_FILE: envFile },
-    });
-
-  /** A request without redirects followed, as a browser's first hop. */
-  const call = (url: string, init: RequestInit & { session?: Session } = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.session) {
-      headers.set('Cookie', init.session.cookie);
-      headers.set('X-CSRF-Token', init.session.csrfToken);
-    }
-    return fetch(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(30_000) });
-  };
-  const page = (url: string, session?: Session, headers: Record<string, string> = {}) =>
-    call(url, { session, headers: { Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate', ...headers } });
-
-  async function signIn(username: string, password: string, headers: Record<string, string> = {}): Promise<Session> {
-    const response = await call(`${platformUrl}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...headers },
-      body: JSON.stringify({ username, password }),
-    });
-    expect(response.status).toBe(200);
-    const cookie = response.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ');
-    return { cookie, csrfToken: ((await response.json()) as { csrfToken: string }).csrfToken };
-  }
-
-  async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: Error | null = null;
-    while (Date.now() < deadline) {
-      try {
-        const value = await probe();
-        if (value !== null) return value;
-      } catch (error) {
-        last = error instanceof Error ? error : new Error(String(error));
-      }
-      await sleep(250);
-    }
-    throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${last.message})` : ''}`);
-  }
-
-  const controlUiLoads = (session: Session) =>
-    until('the Control UI through Traefik', async () => {
-      const response = await page(`${runtimeUrl}/u/admin/`, session);
-      const body = await response.text();
-      return response.status === 200 && /openclaw/i.test(body) ? body : null;
-    }, 60_000);
-
   beforeAll(async () => {
-    const [httpPort, runtimePort] = [await freePort(), await freePort()];
-    platformUrl = `http://127.0.0.1:${httpPort}`;
-    runtimeUrl = `http://127.0.0.1:${runtimePort}`;
-    envFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'crewclaw-entry-')), 'test.env');
-    fs.writeFileSync(
-      envFile,
-      [
-        `RUNTIME_NAME_PREFIX=${PREFIX}`,
-        `CREWCLAW_DATA_VOLUME=${PREFIX}-data`,
-        `CREWCLAW_HTTP_PORT=${httpPort}`,
-        `CREWCLAW_RUNTIME_PORT=${runtimePort}`,
-        `CREWCLAW_DOCKER_GID=${fs.statSync('/var/run/docker.sock').gid}`,
-        `PUBLIC_URL=${platformUrl}`,
-        `RUNTIME_URL=${runtimeUrl}`,
-        `RUNTIME_SUBNET_POOL=${SUBNET_POOL}`,
-        'RUNTIME_MEMORY_MB=2048',
-        'LOG_LEVEL=info',
-        '',
-      ].join('\n'),
-    );
-    compose('up', '-d', '--no-build', '--wait');
-    const setup = await call(`${platformUrl}/api/setup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(ADMIN) });
-    expect(setup.status).toBe(201);
-    admin = await signIn(ADMIN.username, ADMIN.password);
-    const made = await call(`${platformUrl}/api/users`, {
-      method: 'POST',
-      session: admin,
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ username: 'bob', password: 'bob-password-1', role: 'user' }),
-    });
-    expect(made.status).toBe(201);
-    bob = await signIn('bob', 'bob-password-1');
+    ({ stack, platformUrl, runtimeUrl } = await upHttpStack());
+    ({ admin, bob } = await setUpUsers(platformUrl));
   });
 
-  afterAll(() => {
-    try {
-      compose('down', '-v', '--remove-orphans', '-t', '2');
-    } finally {
-      removeTestResources();
-    }
-  });
+  afterAll(() => stack?.down());
 
   it('publishes ports only on Traefik, which runs unprivileged, read-only, with the socket read-only', () => {
     const controlPlane = JSON.parse(docker('inspect', CONTROL_PLANE))[0];
@@ -143,7 +45,7 @@ describe('the entry layer: Traefik in front, as compose runs it', () => {
     expect(body.runtime.controlUiUrl).toBe(`${runtimeUrl}/u/admin/`);
     const networks = JSON.parse(docker('inspect', '-f', '{{json .NetworkSettings.Networks}}', PROXY)) as Record<string, { IPAddress: string }>;
     expect(networks[`${PREFIX}-net-admin`]?.IPAddress).toMatch(/\.2$/);
-    await controlUiLoads(admin);
+    await controlUiLoads(runtimeUrl, admin, ADMIN.username);
   });
 
   it('sends a signed-out visitor to sign in on the platform, and back', async () => {
@@ -213,7 +115,7 @@ sys.stdout.buffer.write(out)`;
   });
 
   it('believes X-Forwarded-For from Traefik only', async () => {
-    await signIn('bob', 'bob-password-1', { 'X-Forwarded-For': '203.0.113.9' });
+    await signIn(platformUrl, BOB.username, BOB.password, { 'X-Forwarded-For': '203.0.113.9' });
     const audit = await call(`${platformUrl}/api/audit?limit=5`, { session: admin });
     const entries = ((await audit.json()) as { entries: { action: string; ip: string | null }[] }).entries;
     const login = entries.find((entry) => entry.action.includes('login'));
@@ -235,8 +137,8 @@ sys.stdout.buffer.write(out)`;
   });
 
   it('reaches running runtimes again soon after Traefik itself is recreated', async () => {
-    compose('up', '-d', '--no-build', '--no-deps', '--force-recreate', '--wait', 'proxy');
-    await controlUiLoads(admin);
+    stack.compose('up', '-d', '--no-build', '--no-deps', '--force-recreate', '--wait', 'proxy');
+    await controlUiLoads(runtimeUrl, admin, ADMIN.username);
   });
 
   it('lets nothing through while the control plane is down', async () => {

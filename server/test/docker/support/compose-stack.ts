@@ -1,7 +1,8 @@
 /**
  * The whole stack as users run it, for the entry-layer tests: compose.yaml brought up by `docker compose`
  * under this test process's own project name and prefix, on free host ports, with a settings file of
- * its own; and HTTP(S) requests to it that a test can point at any certificate authority.
+ * its own; HTTP(S) requests to it that a test can point at any certificate authority; and what a
+ * browser does there (sign in, open a runtime's Control UI).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,6 +10,7 @@ import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
+import { ADMIN } from '../../integration/support/test-platform';
 import { PREFIX, SUBNET_POOL, freePort, removeTestResources } from './docker-platform';
 
 const ROOT = path.resolve(__dirname, '../../../..');
@@ -77,6 +79,83 @@ export function upComposeStack(ports: ComposeStack['ports'], settings: Record<st
   return { ports, envFile, compose, down };
 }
 
+/** The stack over plain HTTP on 127.0.0.1, with the platform's and the runtimes' origins there. */
+export interface HttpStack {
+  stack: ComposeStack;
+  platformUrl: string;
+  runtimeUrl: string;
+}
+
+/** upComposeStack with PUBLIC_URL and RUNTIME_URL on the published plain-HTTP ports; `settings` adds more. */
+export async function upHttpStack(settings: Record<string, string> = {}): Promise<HttpStack> {
+  const ports = await stackPorts();
+  const platformUrl = `http://127.0.0.1:${ports.http}`;
+  const runtimeUrl = `http://127.0.0.1:${ports.runtime}`;
+  return { stack: upComposeStack(ports, { PUBLIC_URL: platformUrl, RUNTIME_URL: runtimeUrl, ...settings }), platformUrl, runtimeUrl };
+}
+
+/** A signed-in browser: its session cookie, and the CSRF token the web UI sends with every change. */
+export interface Session {
+  cookie: string;
+  csrfToken: string;
+}
+
+/** A request without redirects followed, as a browser's first hop; `session` signs it in. */
+export function call(url: string, init: RequestInit & { session?: Session; timeoutMs?: number } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.session) {
+    headers.set('Cookie', init.session.cookie);
+    headers.set('X-CSRF-Token', init.session.csrfToken);
+  }
+  return fetch(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(init.timeoutMs ?? 30_000) });
+}
+
+/** A page load, as the browser's address bar makes it. */
+export function page(url: string, session?: Session, headers: Record<string, string> = {}): Promise<Response> {
+  return call(url, { session, headers: { Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate', ...headers } });
+}
+
+/** Signs in on the platform; anything but a 200 fails, with what came back. */
+export async function signIn(platformUrl: string, username: string, password: string, headers: Record<string, string> = {}): Promise<Session> {
+  const response = await call(`${platformUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify({ username, password }),
+  });
+  if (response.status !== 200) throw new Error(`signing in as ${username}: ${response.status} ${await response.text()}`);
+  const cookie = response.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ');
+  return { cookie, csrfToken: ((await response.json()) as { csrfToken: string }).csrfToken };
+}
+
+/** A user the entry-layer tests make beside the admin: someone else's runtime is never theirs. */
+export const BOB = { username: 'bob', password: 'bob-password-1' } as const;
+
+/** A new platform's first steps: the admin set up, and bob made as an ordinary user; both signed in. */
+export async function setUpUsers(platformUrl: string): Promise<{ admin: Session; bob: Session }> {
+  const expectCreated = async (what: string, response: Response) => {
+    if (response.status !== 201) throw new Error(`${what}: ${response.status} ${await response.text()}`);
+  };
+  await expectCreated('setup', await call(`${platformUrl}/api/setup`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(ADMIN) }));
+  const admin = await signIn(platformUrl, ADMIN.username, ADMIN.password);
+  const made = await call(`${platformUrl}/api/users`, {
+    method: 'POST',
+    session: admin,
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ ...BOB, role: 'user' }),
+  });
+  await expectCreated('making bob', made);
+  return { admin, bob: await signIn(platformUrl, BOB.username, BOB.password) };
+}
+
+/** Waits until `username`'s Control UI loads through Traefik for `session`; gives the page. */
+export function controlUiLoads(runtimeUrl: string, session: Session, username: string, timeoutMs = 60_000): Promise<string> {
+  return until('the Control UI through Traefik', async () => {
+    const response = await page(`${runtimeUrl}/u/${username}/`, session);
+    const body = await response.text();
+    return response.status === 200 && /openclaw/i.test(body) ? body : null;
+  }, timeoutMs);
+}
+
 export interface Answer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -112,7 +191,7 @@ export function httpsRequest(url: string, options: { ca: string; servername?: st
   });
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` until it gives something other than null; fails with the last error seen. */
 export async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
