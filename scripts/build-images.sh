@@ -390,18 +390,6 @@ build_runtime() {
 
 # ---- Traefik --------------------------------------------------------------------------------------------
 
-# The Go toolchain: the machine's own (this project's machines come with Go 1.26). Traefik v3.6 needs Go
-# 1.24 or newer; Debian bookworm's golang-go is 1.19, so there is nothing to install from apt.
-ensure_go() {
-  command -v go >/dev/null 2>&1 || PATH="$PATH:/usr/local/go/bin"
-  command -v go >/dev/null 2>&1 ||
-    die "building ${TRAEFIK_IMAGE} here needs Go 1.24 or newer (https://go.dev/doc/install), or a registry to pull it from"
-  case "$(go env GOVERSION)" in
-    go1.2[4-9]* | go1.[3-9][0-9]* | go[2-9]*) ;;
-    *) die "building ${TRAEFIK_IMAGE} needs Go 1.24 or newer; $(command -v go) is $(go env GOVERSION)" ;;
-  esac
-}
-
 build_traefik() {
   local hash tmp dir
   hash="$({
@@ -424,7 +412,7 @@ build_traefik() {
     log "pulled ${TRAEFIK_IMAGE}"
     return 0
   fi
-  ensure_go
+  ensure_go "building ${TRAEFIK_IMAGE} here (without a registry to pull it from)"
   tmp="$(mktemp -d)"
   # `go install` refuses Traefik's module (its go.mod has replace directives): build in a copy of the
   # module's own source tree, as its Makefile does, with the version stamped in.

@@ -26,17 +26,6 @@ BIN_DIR="$PEBBLE_DIR/bin"
 CERT_DIR="$PEBBLE_DIR/certs"
 MODULE=github.com/letsencrypt/pebble/v2
 
-# Same check as build-images.sh's ensure_go: Go may be installed without being on PATH.
-ensure_go() {
-  command -v go >/dev/null 2>&1 || PATH="$PATH:/usr/local/go/bin"
-  command -v go >/dev/null 2>&1 ||
-    die "installing Pebble needs Go 1.24 or newer (https://go.dev/doc/install)"
-  case "$(go env GOVERSION)" in
-    go1.2[4-9]* | go1.[3-9][0-9]* | go[2-9]*) ;;
-    *) die "installing Pebble needs Go 1.24 or newer; $(command -v go) is $(go env GOVERSION)" ;;
-  esac
-}
-
 installed() {
   [ -x "$BIN_DIR/pebble" ] && [ -x "$BIN_DIR/pebble-challtestsrv" ] &&
     [ -s "$CERT_DIR/cert.pem" ] && [ -s "$CERT_DIR/key.pem" ] && [ -s "$CERT_DIR/pebble.minica.pem" ]
@@ -64,7 +53,7 @@ main() {
     return 0
   fi
   start="$(now_s)"
-  ensure_go
+  ensure_go "installing Pebble"
   mkdir -p "$BIN_DIR"
   # One go install for both: they share the module download and most of the build. Static binaries
   # (CGO off), so an image FROM scratch could carry them too.

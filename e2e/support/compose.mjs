@@ -4,23 +4,10 @@
 // as startServer() (support/server.mjs), so useStack() can hand either to a spec.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { E2E_PREFIX, E2E_SUBNET_POOL, removeRuntimeResources } from './docker.mjs';
-import { repoRoot } from './server.mjs';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, repoRoot } from './server.mjs';
 
 /**
  * `env` adds settings for the control plane (they go to the stack's env file).

@@ -17,7 +17,8 @@ export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const serverEntry = path.join(repoRoot, 'dist', 'server', 'main.js');
 const LOG_LIMIT = 256 * 1024;
 
-function freePort() {
+/** A loopback TCP port nobody listens on now. */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.unref();

@@ -68,3 +68,15 @@ wait_until() {
     sleep "$interval"
   done
 }
+
+# ensure_go WHAT: the Go toolchain (1.24 or newer), the machine's own: this project's machines come with
+# it, maybe outside PATH (/usr/local/go/bin); Debian bookworm's golang-go is 1.19, too old for Traefik
+# v3.6 and Pebble. WHAT says what needs it, for the error.
+ensure_go() {
+  command -v go >/dev/null 2>&1 || PATH="$PATH:/usr/local/go/bin"
+  command -v go >/dev/null 2>&1 || die "$1 needs Go 1.24 or newer (https://go.dev/doc/install)"
+  case "$(go env GOVERSION)" in
+    go1.2[4-9]* | go1.[3-9][0-9]* | go[2-9]*) ;;
+    *) die "$1 needs Go 1.24 or newer; $(command -v go) is $(go env GOVERSION)" ;;
+  esac
+}

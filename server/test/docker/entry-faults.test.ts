@@ -88,8 +88,10 @@ describe('the entry layer under faults: Traefik in front, as compose runs it', (
   afterAll(() => stack?.down());
 
   describe('a very long path gets a clear 4xx, and the stack keeps working', () => {
+    // Longer than the 32 KiB of request headers Traefik takes (compose.yaml): below that, a long path is
+    // an ordinary request, answered as any other.
     const sizes: [string, number][] = [
-      ['16 KiB', 16 * 1024],
+      ['40 KiB', 40 * 1024],
       ['64 KiB', 64 * 1024],
       ['1 MiB', 1024 * 1024],
     ];

@@ -22,6 +22,16 @@ class HealthyDriver extends MemoryDriver {
   }
 }
 
+/** A platform whose runtimes really start (their gateway a local stand-in), with users alice and bob. */
+async function platformWithAliceAndBob(): Promise<{ gateway: http.Server; test: TestPlatform; alice: SignedIn; bob: SignedIn }> {
+  const gateway = http.createServer((_req, res) => res.setHeader('Content-Type', 'application/json').end('{"ok":true,"status":"live"}'));
+  await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+  const { port } = gateway.address() as AddressInfo;
+  const test = startTestPlatform({}, { driver: new HealthyDriver({ host: '127.0.0.1', port }) });
+  const admin = await setupAdmin(test);
+  return { gateway, test, alice: await createUser(test, admin, 'alice'), bob: await createUser(test, admin, 'bob') };
+}
+
 /** What Traefik sends to the forwardAuth address for a request to `uri`. */
 function asProxy(uri: string | string[], kind: 'page' | 'fetch'): Record<string, string | string[]> {
   return {
@@ -40,13 +50,7 @@ describe('forward-auth: which runtime a forwarded path names', () => {
   let bob: SignedIn;
 
   beforeAll(async () => {
-    gateway = http.createServer((_req, res) => res.setHeader('Content-Type', 'application/json').end('{"ok":true,"status":"live"}'));
-    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
-    const { port } = gateway.address() as AddressInfo;
-    test = startTestPlatform({}, { driver: new HealthyDriver({ host: '127.0.0.1', port }) });
-    const admin = await setupAdmin(test);
-    alice = await createUser(test, admin, 'alice');
-    bob = await createUser(test, admin, 'bob');
+    ({ gateway, test, alice, bob } = await platformWithAliceAndBob());
     // Both runtimes running: a path that slips through would be answered 200 with an identity.
     for (const who of [alice, bob]) {
       const started = await who.agent.post('/api/runtime/start').set('X-CSRF-Token', who.csrfToken).expect(200);
@@ -183,13 +187,7 @@ describe('the runtime origin’s fallback: paths no runtime route matched', () =
   let bob: SignedIn;
 
   beforeAll(async () => {
-    gateway = http.createServer((_req, res) => res.setHeader('Content-Type', 'application/json').end('{"ok":true,"status":"live"}'));
-    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
-    const { port } = gateway.address() as AddressInfo;
-    test = startTestPlatform({}, { driver: new HealthyDriver({ host: '127.0.0.1', port }) });
-    const admin = await setupAdmin(test);
-    alice = await createUser(test, admin, 'alice');
-    bob = await createUser(test, admin, 'bob');
+    ({ gateway, test, alice, bob } = await platformWithAliceAndBob());
   });
   afterAll(async () => {
     test.close();
