@@ -212,9 +212,44 @@ async function gatewayRoundTrips({ url, headers }, { method, params, requests, c
   return { samples, connectMs, scopes: hello.payload?.auth?.scopes ?? null };
 }
 
+/**
+ * Waits until the gateway admits a `connect` on `target`. The runtime is reported running once its gateway
+ * answers health checks, but for a while after that OpenClaw still refuses `connect` with a retryable
+ * UNAVAILABLE ("gateway starting; retry shortly", reason startup-sidecars): a fresh connection is tried
+ * again after its retryAfterMs until it is admitted (at most `timeoutMs`). A Control UI client must also send
+ * the gateway's build id (client.buildId, baked into the UI's bundle): when the gateway answers "reload"
+ * with its build id, it is set in `connectParams` for every later connection. Not timed; any other refusal
+ * fails the run.
+ */
+async function untilGatewayAdmits({ url, headers }, connectParams, timeoutMs = 120_000) {
+  const deadline = performance.now() + timeoutMs;
+  let refusals = 0;
+  for (;;) {
+    const ws = await openWebSocket(url, headers);
+    const next = frames(ws);
+    await next((frame) => frame.type === 'event' && frame.event === 'connect.challenge');
+    ws.send(JSON.stringify({ type: 'req', id: 'connect', method: 'connect', params: connectParams }));
+    const hello = await next((frame) => frame.type === 'res' && frame.id === 'connect');
+    await ws.close();
+    if (hello.ok) return refusals;
+    const details = hello.error?.details;
+    if (details?.code === 'PROTOCOL_MISMATCH' && details.reloadRequired && details.gatewayBuildId && !connectParams.client.buildId) {
+      // The Control UI's bundle carries its gateway's build id and sends it as client.buildId; a Control UI
+      // client without it is told to reload. Send the one this gateway names, as the UI it serves does.
+      connectParams.client.buildId = details.gatewayBuildId;
+      continue;
+    }
+    if (!hello.error?.retryable || performance.now() > deadline) throw new Error(`connect refused: ${JSON.stringify(hello.error ?? hello).slice(0, 400)}`);
+    refusals += 1;
+    await new Promise((resolve) => setTimeout(resolve, hello.error.retryAfterMs ?? 500));
+  }
+}
+
 async function runWs() {
   const { targets, rounds, requests, warmup, method, params, connectParams, expectError } = plan;
   const results = Object.fromEntries(Object.keys(targets).map((name) => [name, { samples: [], connectMs: [], rounds: [] }]));
+  const startupRefusals = {};
+  for (const [name, target] of Object.entries(targets)) startupRefusals[name] = await untilGatewayAdmits(target, connectParams);
   for (const target of Object.values(targets)) await gatewayRoundTrips(target, { method, params, connectParams, expectError, requests: warmup });
   let scopes = null;
   for (let round = 0; round < rounds; round += 1) {
@@ -229,6 +264,7 @@ async function runWs() {
   }
   return {
     scopes,
+    startupRefusals,
     ...Object.fromEntries(
       Object.entries(results).map(([name, result]) => [name, { ...summary(result.samples), connect: summary(result.connectMs), rounds: result.rounds }]),
     ),

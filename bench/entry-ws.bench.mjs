@@ -8,8 +8,10 @@
 //   direct   ws://<runtime .4>:18789/u/admin with the headers Traefik would add (X-Forwarded-User,
 //            -Proto, -For, -Host), which the gateway's trusted-proxy auth accepts from that address.
 // On each: connect.challenge, then `connect` as the Control UI (openclaw-control-ui, device-less: the
-// gateway admits it on the proxy's identity with no scopes), then one request at a time, each timed
-// from send to its `res` frame:
+// gateway admits it on the proxy's identity with no scopes; like the UI's bundle, it sends the gateway's
+// build id as client.buildId, taken from the gateway's "reload" answer to a first connect without it; the
+// probe also waits out the gateway's retryable "starting" refusals before the warm-up), then one request
+// at a time, each timed from send to its `res` frame:
 //   health   the gateway's health snapshot (needs no scope; ~5 ms of OpenClaw's own work);
 //   refused  `status`, refused at once for the missing operator.read scope: the cheapest full round trip
 //            through the gateway's dispatcher, nearest an echo.
@@ -74,13 +76,14 @@ export async function run() {
       cases[name] = {
         hostBusyBefore: busy,
         scopes: result.scopes,
+        startupRefusals: result.startupRefusals,
         traefik: pick(traefik),
         direct: pick(direct),
         ratio: { p50: ms(traefik.p50 / direct.p50), p99: ms(traefik.p99 / direct.p99), mean: ms(traefik.mean / direct.mean) },
         added: { p50: ms(traefik.p50 - direct.p50), p99: ms(traefik.p99 - direct.p99) },
       };
       const c = cases[name];
-      console.log(`    traefik p50 ${c.traefik.p50} p99 ${c.traefik.p99} ms | direct p50 ${c.direct.p50} p99 ${c.direct.p99} ms | ratio p50 ${c.ratio.p50}, p99 ${c.ratio.p99}, mean ${c.ratio.mean} | connect p50 ${c.traefik.connectP50} vs ${c.direct.connectP50} ms | host busy ${busy}`);
+      console.log(`    traefik p50 ${c.traefik.p50} p99 ${c.traefik.p99} ms | direct p50 ${c.direct.p50} p99 ${c.direct.p99} ms | ratio p50 ${c.ratio.p50}, p99 ${c.ratio.p99}, mean ${c.ratio.mean} | connect p50 ${c.traefik.connectP50} vs ${c.direct.connectP50} ms | host busy ${busy} | connects refused while the gateway started ${JSON.stringify(c.startupRefusals)}`);
     }
     return { ...header, loadAverage: os.loadavg(), cases };
   } finally {
