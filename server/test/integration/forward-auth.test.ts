@@ -22,14 +22,27 @@ class HealthyDriver extends MemoryDriver {
   }
 }
 
-/** A platform whose runtimes really start (their gateway a local stand-in), with users alice and bob. */
-async function platformWithAliceAndBob(): Promise<{ gateway: http.Server; test: TestPlatform; alice: SignedIn; bob: SignedIn }> {
-  const gateway = http.createServer((_req, res) => res.setHeader('Content-Type', 'application/json').end('{"ok":true,"status":"live"}'));
-  await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
-  const { port } = gateway.address() as AddressInfo;
-  const test = startTestPlatform({}, { driver: new HealthyDriver({ host: '127.0.0.1', port }) });
-  const admin = await setupAdmin(test);
-  return { gateway, test, alice: await createUser(test, admin, 'alice'), bob: await createUser(test, admin, 'bob') };
+/**
+ * For one describe block: a platform whose runtimes really start (their gateway a local stand-in),
+ * with users alice and bob, filled in before its tests and closed after them.
+ */
+function usePlatformWithAliceAndBob(): { test: TestPlatform; alice: SignedIn; bob: SignedIn } {
+  const stack = {} as { test: TestPlatform; alice: SignedIn; bob: SignedIn };
+  let gateway: http.Server;
+  beforeAll(async () => {
+    gateway = http.createServer((_req, res) => res.setHeader('Content-Type', 'application/json').end('{"ok":true,"status":"live"}'));
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    const { port } = gateway.address() as AddressInfo;
+    stack.test = startTestPlatform({}, { driver: new HealthyDriver({ host: '127.0.0.1', port }) });
+    const admin = await setupAdmin(stack.test);
+    stack.alice = await createUser(stack.test, admin, 'alice');
+    stack.bob = await createUser(stack.test, admin, 'bob');
+  });
+  afterAll(async () => {
+    stack.test.close();
+    await new Promise((resolve) => gateway.close(resolve));
+  });
+  return stack;
 }
 
 /** What Traefik sends to the forwardAuth address for a request to `uri`. */
@@ -44,22 +57,18 @@ function asProxy(uri: string | string[], kind: 'page' | 'fetch'): Record<string,
 }
 
 describe('forward-auth: which runtime a forwarded path names', () => {
-  let gateway: http.Server;
+  const stack = usePlatformWithAliceAndBob();
   let test: TestPlatform;
   let alice: SignedIn;
   let bob: SignedIn;
 
   beforeAll(async () => {
-    ({ gateway, test, alice, bob } = await platformWithAliceAndBob());
+    ({ test, alice, bob } = stack);
     // Both runtimes running: a path that slips through would be answered 200 with an identity.
     for (const who of [alice, bob]) {
       const started = await who.agent.post('/api/runtime/start').set('X-CSRF-Token', who.csrfToken).expect(200);
       expect(started.body.runtime.state).toBe('running');
     }
-  });
-  afterAll(async () => {
-    test.close();
-    await new Promise((resolve) => gateway.close(resolve));
   });
 
   describe('paths that name the signed-in user’s runtime get through', () => {
@@ -181,17 +190,13 @@ describe('forward-auth: which runtime a forwarded path names', () => {
 });
 
 describe('the runtime origin’s fallback: paths no runtime route matched', () => {
-  let gateway: http.Server;
+  const stack = usePlatformWithAliceAndBob();
   let test: TestPlatform;
   let alice: SignedIn;
   let bob: SignedIn;
 
-  beforeAll(async () => {
-    ({ gateway, test, alice, bob } = await platformWithAliceAndBob());
-  });
-  afterAll(async () => {
-    test.close();
-    await new Promise((resolve) => gateway.close(resolve));
+  beforeAll(() => {
+    ({ test, alice, bob } = stack);
   });
 
   /** What Traefik's fallback router sends for a request to `path` on the runtime origin. */
