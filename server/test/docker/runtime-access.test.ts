@@ -71,7 +71,8 @@ describe('reaching a runtime through the proxy', () => {
     printingLogsOnFailure(['dana'], async () => {
       docker('exec', containerName('dana'), 'sh', '-c', 'echo kept > /home/node/.openclaw/access-test.txt');
       test.database.sqlite.prepare('UPDATE runtimes SET last_activity_at = ?').run(Date.now() - 3 * 3600_000);
-      expect(await test.platform.services.runtimes.stopIdle(60)).toEqual(['dana']);
+      // Its Control UI really checked (docker exec in the runtime): no connection from the proxy, so stopped.
+      expect(await test.platform.services.runtimes.stopIdle(60)).toEqual({ stopped: ['dana'], unchecked: [] });
       expect(docker('inspect', '-f', '{{.State.Status}}', containerName('dana'))).toBe('exited');
 
       await dana.agent.get('/api/auth/forward').set(asProxy('/u/dana/', 'page')).expect(302);
