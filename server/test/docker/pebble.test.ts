@@ -9,8 +9,8 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { PREFIX, TEST_LABEL, docker } from './support/docker-platform';
-import { freePort, startPebble, type PebbleServer } from './support/pebble';
+import { PREFIX, TEST_LABEL, docker, freePort } from './support/docker-platform';
+import { startPebble, type PebbleServer } from './support/pebble';
 
 jest.setTimeout(180_000);
 

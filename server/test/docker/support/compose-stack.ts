@@ -11,7 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { ADMIN } from '../../integration/support/test-platform';
-import { PREFIX, SUBNET_POOL, freePort, removeTestResources } from './docker-platform';
+import { PREFIX, SUBNET_POOL, freePort, removeTestResources, until as pollUntil } from './docker-platform';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 
@@ -193,18 +193,6 @@ export function httpsRequest(url: string, options: { ca: string; servername?: st
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `probe` until it gives something other than null; fails with the last error seen. */
-export async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Error | null = null;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== null) return value;
-    } catch (error) {
-      last = error instanceof Error ? error : new Error(String(error));
-    }
-    await sleep(250);
-  }
-  throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${last.message})` : ''}`);
-}
+/** Polls an HTTP probe every 250 ms until it gives something; a refused connection is tried again. */
+export const until = <T>(what: string, probe: () => Promise<T | null>, timeoutMs: number): Promise<T> =>
+  pollUntil(what, probe, timeoutMs, { intervalMs: 250, retryErrors: true });

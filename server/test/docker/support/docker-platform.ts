@@ -132,23 +132,38 @@ export function connectFromHost(host: string, port = 18789): Promise<number> {
   });
 }
 
-/** Polls `probe` once a second until it gives a value, or fails naming `what`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
+/**
+ * Polls `probe` every `intervalMs` until it gives a value (not undefined or null), or fails naming
+ * `what`. With `retryErrors`, a probe that throws (a connection refused while something restarts) is
+ * tried again, and the last error is named in the failure.
+ */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null> | T | undefined | null,
+  timeoutMs: number,
+  { intervalMs = 1000, retryErrors = false }: { intervalMs?: number; retryErrors?: boolean } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let last: Error | null = null;
   for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== null) return value;
+    } catch (error) {
+      if (!retryErrors) throw error;
+      last = error instanceof Error ? error : new Error(String(error));
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${timeoutMs} ms)${last ? `: ${last.message}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 
-/** A TCP port nobody listens on now, to publish at a fixed port as compose does. */
-export function freePort(): Promise<number> {
+/** A TCP port nobody listens on now on `host`, to publish at a fixed port as compose does. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       const { port } = server.address() as net.AddressInfo;
       server.close(() => resolve(port));
     });

@@ -20,10 +20,10 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
 import fs from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './docker-platform';
 
 export const PEBBLE_VERSION = process.env.CREWCLAW_PEBBLE_VERSION ?? 'v2.10.3';
 /** Where scripts/install-pebble.sh puts bin/ and certs/ (the same default as the script's). */
@@ -67,18 +67,6 @@ export interface PebbleServer {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A TCP port free on `host` right now (a small race with other processes, acceptable in tests). */
-export function freePort(host = '0.0.0.0'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function ensureInstalled(): Promise<{ bin: string; certs: string }> {
   const bin = path.join(PEBBLE_DIR, 'bin');
