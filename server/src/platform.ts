@@ -31,6 +31,9 @@ import { DockerDriver } from './runtimes/docker/docker-driver';
 import { probeGatewayHealth } from './runtimes/health-probe';
 import type { RuntimeDriver } from './runtimes/runtime-driver';
 import { ProxyPeer } from './proxy/proxy-peer';
+import { runtimeAddressing } from './proxy/runtime-address';
+import { RuntimeHostSessionRepository } from './repositories/runtime-host-session.repository';
+import { RuntimeHandoff } from './services/runtime-handoff';
 
 export function runtimeSettings(config: Config): RuntimeSettings {
   return {
@@ -41,7 +44,7 @@ export function runtimeSettings(config: Config): RuntimeSettings {
     pidsLimit: config.runtimePidsLimit,
     startTimeoutSeconds: config.runtimeStartTimeoutSeconds,
     subnetPool: config.runtimeSubnetPool,
-    runtimeUrl: config.runtimeUrl,
+    addressing: runtimeAddressing(config.runtimeUrl),
     // Not RUNTIME_URL's scheme: with TLS done by another proxy in front, Traefik itself speaks plain HTTP.
     runtimeTls: config.tlsMode !== 'off',
     modelBaseUrl: config.runtimeModelBaseUrl,
@@ -61,6 +64,7 @@ export function createDriver(config: Config): RuntimeDriver {
 export function createServices(database: DatabaseHandle, config: Config, driver: RuntimeDriver = createDriver(config)) {
   const users = new UserRepository(database.db);
   const sessions = new SessionRepository(database.db);
+  const runtimeHandoff = new RuntimeHandoff(new RuntimeHostSessionRepository(database.db), sessions, config.sessionTtlHours * 3_600_000);
   const hasher = new PasswordHasher();
   const audit = new AuditService(new AuditRepository(database.db));
   const runtimeEvents = new RuntimeEvents();
@@ -76,6 +80,7 @@ export function createServices(database: DatabaseHandle, config: Config, driver:
     runtimeEvents,
     sessionEvents,
     files: new FilesService(driver, runtimes, audit),
+    runtimeHandoff,
   };
 }
 
@@ -115,7 +120,12 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
   const app = createApp({
     logger,
     publicUrl: config.publicUrl,
-    runtimeUrl: config.runtimeUrl,
+    runtimeEntry: {
+      publicUrl: config.publicUrl,
+      addressing: runtimeAddressing(config.runtimeUrl),
+      handoff: services.runtimeHandoff,
+      sessionTtlMs: config.sessionTtlHours * 3_600_000,
+    },
     // Only the peer itself: Traefik replaces whatever X-Forwarded-* a client sent with what it saw.
     trustProxy: proxy ? (address: string, hop: number) => hop === 0 && proxy.isProxy(address) : config.trustProxy,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,

@@ -43,6 +43,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ PUBLIC_URL: 'https://crew.example.com', RUNTIME_URL: 'https://crew.example.com:8443/' }).runtimeUrl).toBe('https://crew.example.com:8443');
   });
 
+  it('takes a wildcard RUNTIME_URL as a host per user, and refuses one that cannot work', () => {
+    expect(loadConfig({ PUBLIC_URL: 'https://crew.example.com', RUNTIME_URL: 'https://*.crew.example.com', CREWCLAW_TLS: 'file' }).runtimeUrl).toBe('https://*.crew.example.com');
+    expect(loadConfig({ PUBLIC_URL: 'http://localhost:8080', RUNTIME_URL: 'http://*.localhost:8080' }).runtimeUrl).toBe('http://*.localhost:8080');
+    expect(() => loadConfig({ PUBLIC_URL: 'https://app.crew.example.com', RUNTIME_URL: 'https://*.crew.example.com' })).toThrow(/is one of the runtime hosts/);
+    expect(() => loadConfig({ PUBLIC_URL: 'https://crew.example.com', RUNTIME_URL: 'https://*.*.example.com' })).toThrow(/whole first label/);
+    expect(() => loadConfig({ PUBLIC_URL: 'https://crew.example.com', RUNTIME_URL: 'https://*.crew.example.com', CREWCLAW_TLS: 'acme' })).toThrow(/CREWCLAW_TLS=file with a certificate for both crew.example.com and \*.crew.example.com/);
+  });
+
   it('names every bad variable at once, with its help, and never echoes a secret', () => {
     let error: unknown;
     try {

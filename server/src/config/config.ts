@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { addressingProblem, runtimeAddressing } from '../proxy/runtime-address';
 import { serverSettings, type SettingDeclaration } from './settings';
 
 type Settings = typeof serverSettings;
@@ -54,6 +55,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError([`RUNTIME_URL: must be another origin than PUBLIC_URL (another port or host name), got ${parsed.runtimeUrl}`]);
   }
   if (runtimeUrl.pathname !== '/' || runtimeUrl.search) throw new ConfigError([`RUNTIME_URL: an origin only (scheme, host, port), without a path, got ${parsed.runtimeUrl}`]);
+  const addressing = runtimeAddressing(parsed.runtimeUrl);
+  const layoutProblem = addressingProblem(addressing, parsed.publicUrl);
+  if (layoutProblem) throw new ConfigError([layoutProblem]);
+  // Traefik's ACME client proves each name with a TLS challenge, which cannot get a wildcard certificate,
+  // and a runtime's host has no route (so no certificate) while it is stopped.
+  if (addressing.layout === 'subdomain' && parsed.tlsMode === 'acme') {
+    throw new ConfigError([
+      `RUNTIME_URL: per-user subdomains (${parsed.runtimeUrl}) need a wildcard certificate, which CREWCLAW_TLS=acme cannot get (Let's Encrypt gives those only through a DNS challenge): use CREWCLAW_TLS=file with a certificate for both ${new URL(parsed.publicUrl).hostname} and *.${addressing.domain}`,
+    ]);
+  }
   // With HTTPS on, Traefik serves nothing but HTTPS: http addresses would send browsers nowhere. (With it
   // off, https addresses are fine: another proxy in front may do TLS.)
   const plain = (['publicUrl', 'runtimeUrl'] as const).filter((key) => parsed.tlsMode !== 'off' && new URL(parsed[key]).protocol !== 'https:');

@@ -85,7 +85,7 @@ export const serverSettings = {
   runtimeUrl: declare({
     env: 'RUNTIME_URL',
     default: 'http://localhost:8081',
-    help: "The address browsers reach runtimes at (<RUNTIME_URL>/u/<user>/): an origin of its own, apart from PUBLIC_URL, so that pages a runtime serves cannot act on the platform with the user's sign-in.",
+    help: "The address browsers reach runtimes at, apart from PUBLIC_URL so that pages a runtime serves cannot act on the platform with the user's sign-in. An origin (http://localhost:8081) serves each runtime at <origin>/u/<user>/ and needs no DNS; a wildcard (https://*.crew.example.com, with wildcard DNS to this machine) gives each user a host of their own, <user>.crew.example.com, which also keeps users' agent pages apart from each other. Its port is CREWCLAW_RUNTIME_PORT's, or the platform's own port with a wildcard.",
     schema: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')),
   }),
   tlsMode: declare({

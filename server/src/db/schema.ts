@@ -3,3 +3,4 @@ export * from './users.table';
 export * from './sessions.table';
 export * from './audit-log.table';
 export * from './runtimes.table';
+export * from './runtime-host-sessions.table';

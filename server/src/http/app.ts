@@ -17,6 +17,10 @@ import { requestId } from './request-id';
 import { requestLog } from './request-log';
 import { auditRoutes } from './routes/audit.routes';
 import { forwardAuthRoutes, runtimeFallbackRoutes } from './routes/forward-auth.routes';
+import { runtimeSignInRoutes } from './routes/runtime-sign-in.routes';
+import { runtimeAddress } from '../proxy/runtime-address';
+import { runtimeNamed } from './routed-path';
+import type { RuntimeEntry } from './runtime-visitor';
 import { refuseTossedSessionCookies } from '../auth/tossed-cookies';
 import { authRoutes } from './routes/auth.routes';
 import { healthRoutes } from './routes/health.routes';
@@ -37,8 +41,8 @@ import { adminTarget, ownRuntime } from './owners';
 export interface AppDependencies {
   logger: Logger;
   publicUrl: string;
-  /** The runtime origin (RUNTIME_URL): /u/<user> links that reach the platform's origin are sent there. */
-  runtimeUrl: string;
+  /** Where runtimes are served (RUNTIME_URL) and how a browser signs in there. */
+  runtimeEntry: RuntimeEntry;
   /** express's "trust proxy": a setting, or a test of the connection's peer address. */
   trustProxy: boolean | number | string[] | ((address: string, hop: number) => boolean);
   jsonBodyLimitBytes: number;
@@ -81,9 +85,10 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use(deps.passport.session());
   api.use(deps.csrf.protect);
   api.use('/setup', setupRoutes(deps.services.setup, deps.csrf));
-  api.use('/auth/forward', forwardAuthRoutes(deps.services.runtimes, deps.publicUrl));
+  api.use('/auth/forward', forwardAuthRoutes(deps.services.runtimes, deps.runtimeEntry));
   // Traefik's fallback on the runtime origin rewrites every path it takes to this one (traefik/dynamic.yml).
-  api.use('/auth/runtime-fallback', runtimeFallbackRoutes(deps.services.runtimes, deps.publicUrl));
+  api.use('/auth/runtime-fallback', runtimeFallbackRoutes(deps.services.runtimes, deps.runtimeEntry));
+  api.use('/auth/runtime-sign-in', runtimeSignInRoutes(deps.runtimeEntry));
   api.use('/auth', authRoutes({ auth: deps.services.auth, passport: deps.passport, csrf: deps.csrf, loginRateLimit: deps.loginRateLimit }));
   api.use('/me', meRoutes(deps.services.users, deps.csrf));
   api.use('/users', usersRoutes(deps.services.users));
@@ -96,7 +101,15 @@ export function createApp(deps: AppDependencies): express.Express {
 
   app.use('/api', api);
   // Runtimes are served on their own origin only; an old link or bookmark to /u/<user> here goes there.
-  app.get(/^\/u(\/|$)/, (req, res) => res.redirect(302, `${deps.runtimeUrl}${req.originalUrl}`));
+  app.get(/^\/u(\/|$)/, (req, res) => {
+    const { addressing } = deps.runtimeEntry;
+    if (addressing.layout === 'path') return res.redirect(302, `${addressing.origin}${req.originalUrl}`);
+    const username = runtimeNamed(req.path);
+    if (!username) return res.redirect(302, '/');
+    const queryAt = req.originalUrl.indexOf('?');
+    const rest = req.path.slice(`/u/${username}`.length) + (queryAt === -1 ? '' : req.originalUrl.slice(queryAt));
+    res.redirect(302, runtimeAddress(addressing, username, rest || '/'));
+  });
   app.use(staticWeb(deps.webDir));
   app.use(errorHandler(deps.logger));
   return app;

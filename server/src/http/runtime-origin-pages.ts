@@ -6,7 +6,7 @@
  */
 import type { Request, Response } from 'express';
 
-export type RuntimeOriginPage = 'not_found' | 'ambiguous' | 'opening';
+export type RuntimeOriginPage = 'not_found' | 'ambiguous' | 'opening' | 'sign_in_expired';
 type Language = 'en' | 'zh-CN';
 
 interface PageText {
@@ -32,6 +32,11 @@ const TEXT: Record<Language, Record<RuntimeOriginPage, PageText>> = {
       message: 'Your runtime is running and is being connected. This page reloads by itself in a moment. Still here after a minute? Restart your runtime from CrewClaw: it was made for other settings.',
       back: 'Back to CrewClaw',
     },
+    sign_in_expired: {
+      title: 'This sign-in link has expired',
+      message: 'Links that sign you in to your runtime work once, for a minute. Open your runtime from CrewClaw again. If this keeps happening, allow cookies for this site.',
+      back: 'Go to CrewClaw',
+    },
   },
   'zh-CN': {
     not_found: {
@@ -49,10 +54,15 @@ const TEXT: Record<Language, Record<RuntimeOriginPage, PageText>> = {
       message: '您的运行时已在运行，正在连接。此页面稍后会自动刷新。一分钟后仍停留在此？请在 CrewClaw 中重启您的运行时：它是按其他设置创建的。',
       back: '返回 CrewClaw',
     },
+    sign_in_expired: {
+      title: '此登录链接已失效',
+      message: '登录运行时的链接只能使用一次，且一分钟内有效。请从 CrewClaw 重新打开您的运行时。如果反复出现，请允许此网站使用 Cookie。',
+      back: '前往 CrewClaw',
+    },
   },
 };
 
-const STATUS: Record<RuntimeOriginPage, number> = { not_found: 404, ambiguous: 400, opening: 503 };
+const STATUS: Record<RuntimeOriginPage, number> = { not_found: 404, ambiguous: 400, opening: 503, sign_in_expired: 400 };
 /** How soon the "opening" page reloads: Traefik picks up a runtime that just started within about two seconds. */
 const OPENING_RELOAD_SECONDS = 2;
 

@@ -4,6 +4,7 @@
  * the user's other settings stay). OpenClaw's schema is strict, so nothing but
  * real OpenClaw keys may appear here: platform metadata lives in labels and the DB.
  */
+import { runtimeBasePath, runtimeOrigin, type RuntimeAddressing } from '../proxy/runtime-address';
 import { GATEWAY_PORT } from './runtime-names';
 
 export const PLATFORM_CONFIG_ENV = 'CREWCLAW_OPENCLAW_CONFIG';
@@ -12,8 +13,8 @@ export const DEFAULT_MODEL_ID = 'default';
 
 export interface PlatformConfigInput {
   username: string;
-  /** The origin browsers load the Control UI from. */
-  runtimeUrl: string;
+  /** Where browsers load the Control UI from (RUNTIME_URL). */
+  addressing: RuntimeAddressing;
   /** The proxy's fixed address on the user's network: the only source allowed to assert a user. */
   proxyAddress: string;
   modelBaseUrl: string;
@@ -21,12 +22,14 @@ export interface PlatformConfigInput {
 }
 
 export function platformOpenClawConfig(input: PlatformConfigInput): Record<string, unknown> {
+  const basePath = runtimeBasePath(input.addressing, input.username);
   return {
     gateway: {
       mode: 'local',
       bind: 'lan',
       port: GATEWAY_PORT,
-      controlUi: { basePath: `/u/${input.username}`, allowedOrigins: [new URL(input.runtimeUrl).origin] },
+      // At the root of a host of its own, OpenClaw's default base path (none) is the right one.
+      controlUi: { ...(basePath ? { basePath } : {}), allowedOrigins: [runtimeOrigin(input.addressing, input.username)] },
       trustedProxies: [input.proxyAddress],
       auth: {
         mode: 'trusted-proxy',

@@ -12,6 +12,7 @@ import { PLATFORM_CONFIG_ENV, platformOpenClawConfig } from '../runtimes/opencla
 import { SubnetTakenError, type RuntimeContainer, type RuntimeDriver, type RuntimeLimits } from '../runtimes/runtime-driver';
 import { subnetCapacity, subnetPlan } from '../runtimes/runtime-names';
 import { routingLabels } from '../proxy/routing-labels';
+import type { RuntimeAddressing } from '../proxy/runtime-address';
 import type { RuntimeStep } from './runtime-events';
 import { causeInWords, describeExit } from './runtime-exit';
 import { limitsOf, type RuntimeOwner } from './runtime-status';
@@ -23,8 +24,8 @@ export interface BringUpSettings {
   pidsLimit: number;
   startTimeoutSeconds: number;
   subnetPool: string;
-  /** The origin the Control UI is served from (RUNTIME_URL): the only one its WebSocket accepts. */
-  runtimeUrl: string;
+  /** Where the Control UI is served from (RUNTIME_URL): the only origin its WebSocket accepts. */
+  addressing: RuntimeAddressing;
   /** Traefik serves the runtime origin over TLS (CREWCLAW_TLS on): its routers must say so. */
   runtimeTls: boolean;
   modelBaseUrl: string;
@@ -66,9 +67,9 @@ export class RuntimeBringUp {
     const subnetIndex = record.subnetIndex ?? 0;
     const plan = subnetPlan(this.settings.subnetPool, subnetIndex);
     const configFor = (token: string) =>
-      platformOpenClawConfig({ username: owner.username, runtimeUrl: this.settings.runtimeUrl, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token });
+      platformOpenClawConfig({ username: owner.username, addressing: this.settings.addressing, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token });
     // The routing labels too: a container routed the way an older version did is made again.
-    const labels = routingLabels(this.settings.namePrefix, owner.username, { tls: this.settings.runtimeTls });
+    const labels = routingLabels(this.settings.namePrefix, owner.username, { tls: this.settings.runtimeTls, addressing: this.settings.addressing });
     const specHash = sha256(JSON.stringify({ image, subnetIndex, config: configFor(''), labels }));
     return { subnetIndex, configFor, labels, specHash };
   }

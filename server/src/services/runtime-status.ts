@@ -9,6 +9,7 @@ import type { RuntimeContainer, RuntimeDriver, RuntimeUsage } from '../runtimes/
 import type { KeyedLock } from './keyed-lock';
 import type { RuntimeExit } from './runtime-exit';
 import type { RuntimeUsageSampler } from './runtime-usage-sampler';
+import { controlUiUrl, type RuntimeAddressing } from '../proxy/runtime-address';
 
 export interface RuntimeOwner {
   id: number;
@@ -64,7 +65,7 @@ export class RuntimeStatusReader {
     private readonly lock: KeyedLock,
     private readonly probe: HealthProbe,
     private readonly usage: RuntimeUsageSampler,
-    private readonly defaults: LimitDefaults & { runtimeUrl: string },
+    private readonly defaults: LimitDefaults & { addressing: RuntimeAddressing },
   ) {}
 
   async status(owner: RuntimeOwner): Promise<RuntimeView> {
@@ -128,7 +129,7 @@ export class RuntimeStatusReader {
       error: state === 'error' && row?.errorMessage ? { message: row.errorMessage, logs: row.errorLogs ?? '' } : null,
       notice: state !== 'error' ? (row?.errorMessage ?? null) : null,
       lastExit: parseExit(row),
-      controlUiUrl: `${this.defaults.runtimeUrl}/u/${owner.username}/`,
+      controlUiUrl: controlUiUrl(this.defaults.addressing, owner.username),
     };
   }
 }

@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { SESSION_COOKIE } from '../../src/auth/session';
 import { FORWARD_AUTH_MIDDLEWARE, routingLabels } from '../../src/proxy/routing-labels';
+import { runtimeAddressing } from '../../src/proxy/runtime-address';
 import { GATEWAY_PORT, LABELS } from '../../src/runtimes/runtime-names';
 import { ADMIN } from '../integration/support/test-platform';
 import { type ComposeStack, type Session, call, controlUiLoads, setUpUsers, sleep, until, upHttpStack } from './support/compose-stack';
@@ -281,7 +282,7 @@ describe('the entry layer under faults: Traefik in front, as compose runs it', (
     }).listen(${GATEWAY_PORT});`;
     const runtimeRouter = `traefik.http.routers.${containerName(ADMIN.username)}`;
     const labels: Record<string, string> = {};
-    for (const [key, value] of Object.entries(routingLabels(PREFIX, ADMIN.username, { tls: false }))) {
+    for (const [key, value] of Object.entries(routingLabels(PREFIX, ADMIN.username, { tls: false, addressing: runtimeAddressing(runtimeUrl) }))) {
       labels[key.replace(containerName(ADMIN.username), standIn)] = value.replace(containerName(ADMIN.username), standIn);
     }
     const router = `traefik.http.routers.${standIn}`;

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MemoryDriver } from '../../src/runtimes/memory-driver';
-import { createUser, setupAdmin, startTestPlatform, type SignedIn, type TestPlatform } from './support/test-platform';
+import { ADMIN, createUser, setupAdmin, signIn, startTestPlatform, type SignedIn, type TestPlatform } from './support/test-platform';
 
 /** Runtimes whose gateway is a local stand-in that answers /healthz, so a start really completes. */
 class HealthyDriver extends MemoryDriver {
@@ -26,14 +26,14 @@ class HealthyDriver extends MemoryDriver {
  * For one describe block: a platform whose runtimes really start (their gateway a local stand-in),
  * with users alice and bob, filled in before its tests and closed after them.
  */
-function usePlatformWithAliceAndBob(): { test: TestPlatform; alice: SignedIn; bob: SignedIn } {
+function usePlatformWithAliceAndBob(env: Record<string, string> = {}): { test: TestPlatform; alice: SignedIn; bob: SignedIn } {
   const stack = {} as { test: TestPlatform; alice: SignedIn; bob: SignedIn };
   let gateway: http.Server;
   beforeAll(async () => {
     gateway = http.createServer((_req, res) => res.setHeader('Content-Type', 'application/json').end('{"ok":true,"status":"live"}'));
     await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
     const { port } = gateway.address() as AddressInfo;
-    stack.test = startTestPlatform({}, { driver: new HealthyDriver({ host: '127.0.0.1', port }) });
+    stack.test = startTestPlatform(env, { driver: new HealthyDriver({ host: '127.0.0.1', port }) });
     const admin = await setupAdmin(stack.test);
     stack.alice = await createUser(stack.test, admin, 'alice');
     stack.bob = await createUser(stack.test, admin, 'bob');
@@ -280,5 +280,146 @@ describe('the platform origin and /u/<user>', () => {
     } finally {
       test.close();
     }
+  });
+});
+
+describe('per-user subdomains: each runtime on a host of its own, signed in to with a one-time code', () => {
+  const PUBLIC = 'http://crew.test:8080';
+  const stack = usePlatformWithAliceAndBob({ PUBLIC_URL: PUBLIC, RUNTIME_URL: 'http://*.crew.test:8080' });
+  let test: TestPlatform;
+  let alice: SignedIn;
+  let bob: SignedIn;
+
+  beforeAll(async () => {
+    ({ test, alice, bob } = stack);
+    await alice.agent.post('/api/runtime/start').set('X-CSRF-Token', alice.csrfToken).expect(200);
+  });
+
+  /** What Traefik sends to the forwardAuth address for a request to `uri` on `host`, with the host's own cookies. */
+  const forward = (host: string, uri: string, kind: 'page' | 'fetch', cookie?: string) =>
+    test
+      .request()
+      .get('/api/auth/forward')
+      .set({ ...asProxy(uri, kind), 'X-Forwarded-Host': host, ...(cookie ? { Cookie: cookie } : {}) });
+
+  /** Alice's trip from the platform to her runtime host: the code, redeemed there, gives the host's cookie. */
+  async function signInToHost(who: SignedIn, next: string): Promise<{ cookie: string; location: string }> {
+    const start = await who.agent.get(`/api/auth/runtime-sign-in?next=${encodeURIComponent(next)}`).expect(302);
+    const target = new URL(String(start.headers.location));
+    const redeemed = await forward(target.host, target.pathname + target.search, 'page').expect(302);
+    const setCookie = ([] as string[]).concat(redeemed.headers['set-cookie'] ?? []);
+    return { cookie: setCookie[0]?.split(';')[0] ?? '', location: redeemed.headers.location };
+  }
+
+  it('opens the Control UI at the root of the user’s own host', async () => {
+    const { runtime } = (await alice.agent.get('/api/runtime').expect(200)).body;
+    expect(runtime.controlUiUrl).toBe('http://alice.crew.test:8080/');
+  });
+
+  it('hands a signed-in user over to their host with a code, which becomes a cookie of that host only', async () => {
+    const start = await alice.agent.get(`/api/auth/runtime-sign-in?next=${encodeURIComponent('/u/alice/chat?session=main')}`).expect(302);
+    const target = new URL(String(start.headers.location));
+    expect(target.origin).toBe('http://alice.crew.test:8080');
+    expect(target.pathname).toBe('/__crewclaw/sign-in');
+    expect(target.searchParams.get('next')).toBe('/chat?session=main');
+    expect(start.headers['cache-control']).toBe('no-store');
+
+    const redeemed = await forward('alice.crew.test:8080', target.pathname + target.search, 'page').expect(302);
+    expect(redeemed.headers.location).toBe('/chat?session=main');
+    expect(redeemed.headers['x-forwarded-user']).toBeUndefined();
+    const [setCookie] = ([] as string[]).concat(redeemed.headers['set-cookie'] ?? []);
+    expect(setCookie).toMatch(/^crewclaw\.runtime=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax$/);
+    expect(setCookie).not.toMatch(/Domain=/i);
+
+    const cookie = String(setCookie).split(';')[0];
+    const through = await forward('alice.crew.test:8080', '/chat?session=main', 'fetch', cookie).expect(200);
+    expect(through.headers['x-forwarded-user']).toBe('alice');
+    // The code is spent.
+    const again = await forward('alice.crew.test:8080', target.pathname + target.search, 'page').expect(400);
+    expect(/data-page="([a-z_]+)"/.exec(again.text)?.[1]).toBe('sign_in_expired');
+  });
+
+  it('refuses a code on another user’s host, and spends it there', async () => {
+    const start = await alice.agent.get(`/api/auth/runtime-sign-in?next=${encodeURIComponent('/u/alice/')}`).expect(302);
+    const target = new URL(String(start.headers.location));
+    const elsewhere = await forward('bob.crew.test:8080', target.pathname + target.search, 'fetch').expect(401);
+    expect(elsewhere.headers['set-cookie']).toBeUndefined();
+    await forward('alice.crew.test:8080', target.pathname + target.search, 'page').expect(400);
+  });
+
+  it('sends a page load without the host’s cookie to sign in on the platform, even with the platform’s own cookie', async () => {
+    const page = await forward('alice.crew.test:8080', '/chat?session=main', 'page').expect(302);
+    expect(page.headers.location).toBe(`${PUBLIC}/api/auth/runtime-sign-in?next=${encodeURIComponent('/u/alice/chat?session=main')}`);
+    await forward('alice.crew.test:8080', '/chat', 'fetch').expect(401);
+    // A platform session cookie on a runtime host (planted there for the whole domain) signs nobody in.
+    const planted = await alice.agent.get('/api/auth/forward').set({ ...asProxy('/chat', 'fetch'), 'X-Forwarded-Host': 'alice.crew.test:8080' }).expect(401);
+    expect(planted.headers['x-forwarded-user']).toBeUndefined();
+  });
+
+  it('lets a host’s cookie into that host only: on another user’s host it is a runtime that does not exist', async () => {
+    const { cookie } = await signInToHost(alice, '/u/alice/');
+    const other = await forward('bob.crew.test:8080', '/', 'page', cookie).expect(302);
+    // Alice has no sign-in there: she is sent to get one, which the platform refuses (her session is not bob's).
+    const signInStep = new URL(String(other.headers.location));
+    const refused = await alice.agent.get(signInStep.pathname + signInStep.search).expect(404);
+    expect(refused.text).toContain('data-page="not_found"');
+    // A copy of bob's cookie set for the whole domain next to alice's own on her host changes nothing.
+    const { cookie: bobs } = await signInToHost(bob, '/u/bob/');
+    const both = await forward('alice.crew.test:8080', '/', 'fetch', `${bobs}; ${cookie}`).expect(200);
+    expect(both.headers['x-forwarded-user']).toBe('alice');
+    await forward('alice.crew.test:8080', '/', 'fetch', bobs).expect(401);
+  });
+
+  it.each([['the platform’s own host', 'crew.test:8080'], ['a name that is not a username', 'Bad_Name.crew.test:8080'], ['a deeper name', 'a.alice.crew.test:8080']])(
+    'answers %s as no runtime',
+    async (_label, host) => {
+      const { cookie } = await signInToHost(alice, '/u/alice/');
+      await forward(host, '/', 'fetch', cookie).expect(404);
+    },
+  );
+
+  it('ends the host’s sign-in with the platform session it came from', async () => {
+    const carol = await createUser(test, await signIn(test, ADMIN.username, ADMIN.password), 'carol');
+    await carol.agent.post('/api/runtime/start').set('X-CSRF-Token', carol.csrfToken).expect(200);
+    const { cookie } = await signInToHost(carol, '/u/carol/');
+    await forward('carol.crew.test:8080', '/', 'fetch', cookie).expect(200);
+    await carol.agent.post('/api/auth/logout').set('X-CSRF-Token', carol.csrfToken).expect(204);
+    await forward('carol.crew.test:8080', '/', 'fetch', cookie).expect(401);
+  });
+
+  it('the platform’s sign-in step: sign in first, only to one’s own runtime, never to another site', async () => {
+    const anonymous = await test.request().get(`/api/auth/runtime-sign-in?next=${encodeURIComponent('/u/alice/chat')}`).expect(302);
+    expect(anonymous.headers.location).toBe(`${PUBLIC}/?next=${encodeURIComponent('/u/alice/chat')}`);
+    expect((await bob.agent.get(`/api/auth/runtime-sign-in?next=${encodeURIComponent('/u/alice/')}`).expect(404)).text).toContain('data-page="not_found"');
+    for (const next of ['https://evil.test/', '//evil.test/u/alice/', '/api/me', '']) {
+      const response = await alice.agent.get(`/api/auth/runtime-sign-in?next=${encodeURIComponent(next)}`);
+      expect([next, response.status, response.headers.location]).toEqual([next, 404, undefined]);
+    }
+    expect((await alice.agent.get(`/api/auth/runtime-sign-in?next=${encodeURIComponent('/u/alice/..%2fbob/')}`).expect(400)).text).toContain('data-page="ambiguous"');
+  });
+
+  it('redeems only a path on the same host: a next that would leave it goes to the root', async () => {
+    for (const next of ['//evil.test/', '/\\evil.test/', 'https://evil.test/']) {
+      const start = await alice.agent.get(`/api/auth/runtime-sign-in?next=${encodeURIComponent('/u/alice/')}`).expect(302);
+      const code = new URL(String(start.headers.location)).searchParams.get('code') ?? '';
+      const query = new URLSearchParams({ code, next });
+      const redeemed = await forward('alice.crew.test:8080', `/__crewclaw/sign-in?${query.toString()}`, 'page').expect(302);
+      expect([next, redeemed.headers.location]).toEqual([next, '/']);
+    }
+  });
+
+  it('sends a stopped runtime’s host to the web UI to start it, through the fallback', async () => {
+    const { cookie } = await signInToHost(bob, '/u/bob/');
+    const page = await test
+      .request()
+      .get('/api/auth/runtime-fallback?session=main')
+      .set({ 'X-Replaced-Path': '/chat', 'X-Forwarded-Host': 'bob.crew.test:8080', Cookie: cookie, Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate' })
+      .expect(302);
+    expect(page.headers.location).toBe(`${PUBLIC}/?next=${encodeURIComponent('/u/bob/chat?session=main')}`);
+  });
+
+  it('sends old /u/<user> links to the user’s host', async () => {
+    const response = await test.request().get('/u/alice/chat?session=main').expect(302);
+    expect(response.headers.location).toBe('http://alice.crew.test:8080/chat?session=main');
   });
 });

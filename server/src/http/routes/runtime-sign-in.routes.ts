@@ -1,0 +1,44 @@
+/**
+ * `GET /api/auth/runtime-sign-in?next=/u/<me>/<path>`, on the platform's origin: opens a place in the
+ * signed-in user's own runtime, whichever layout runtime addresses have (proxy/runtime-address.ts). The
+ * web UI goes through it, and so does a runtime host whose visitor is not signed in there yet.
+ *
+ * In the path layout it only redirects (the session cookie reaches the runtime origin by itself). With
+ * per-user subdomains it first makes a one-time code (services/runtime-handoff.ts) that the runtime
+ * host redeems for a cookie of its own. A GET that signs in is safe to follow from anywhere: it only
+ * ever signs the caller in to their own runtime, with their own session.
+ */
+import { Router, type Request, type Response } from 'express';
+import { runtimeAddress, runtimeOrigin } from '../../proxy/runtime-address';
+import { AmbiguousPathError, routedPath } from '../routed-path';
+import { sendRuntimeOriginPage } from '../runtime-origin-pages';
+import { RUNTIME_SIGN_IN_PATH, type RuntimeEntry } from '../runtime-visitor';
+
+function redirect(res: Response, location: string): void {
+  res.setHeader('Cache-Control', 'no-store');
+  res.redirect(302, location);
+}
+
+export function runtimeSignInRoutes(entry: RuntimeEntry): Router {
+  const router = Router();
+  router.get('/', (req: Request, res: Response) => {
+    const next = typeof req.query.next === 'string' ? req.query.next : '';
+    let target: ReturnType<typeof routedPath>;
+    try {
+      target = routedPath(next);
+    } catch (error) {
+      if (!(error instanceof AmbiguousPathError)) throw error;
+      return sendRuntimeOriginPage(req, res, 'ambiguous', entry.publicUrl);
+    }
+    if (!target.username) return sendRuntimeOriginPage(req, res, 'not_found', entry.publicUrl);
+    // Not signed in: the web UI signs in and comes back here with the same place to open.
+    if (!req.user) return redirect(res, `${entry.publicUrl}/?next=${encodeURIComponent(target.path)}`);
+    if (req.user.username !== target.username) return sendRuntimeOriginPage(req, res, 'not_found', entry.publicUrl);
+    const rest = target.path.slice(`/u/${target.username}`.length) || '/';
+    if (entry.addressing.layout === 'path') return redirect(res, runtimeAddress(entry.addressing, target.username, rest));
+    const code = entry.handoff.issueCode(req.user, req.sessionID);
+    const query = new URLSearchParams({ code, next: rest });
+    redirect(res, `${runtimeOrigin(entry.addressing, target.username)}${RUNTIME_SIGN_IN_PATH}?${query.toString()}`);
+  });
+  return router;
+}
