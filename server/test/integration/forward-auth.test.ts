@@ -308,7 +308,7 @@ describe('per-user subdomains: each runtime on a host of its own, signed in to w
     const target = new URL(String(start.headers.location));
     const redeemed = await forward(target.host, target.pathname + target.search, 'page').expect(302);
     const setCookie = ([] as string[]).concat(redeemed.headers['set-cookie'] ?? []);
-    return { cookie: setCookie[0]?.split(';')[0] ?? '', location: redeemed.headers.location };
+    return { cookie: setCookie[0]?.split(';')[0] ?? '', location: String(redeemed.headers.location) };
   }
 
   it('opens the Control UI at the root of the user’s own host', async () => {
