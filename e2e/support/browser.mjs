@@ -37,9 +37,11 @@ export const PHONE = { width: 390, height: 844 };
  * runs are swept first, and everything this run's control plane made in Docker is
  * removed at the end (also when a test failed, or the process is told to stop).
  * `serverEnv` adds settings for the control plane. `compose: true` runs the whole stack as users do
- * (Traefik in front, the control plane's image; support/compose.mjs) instead of the bare control plane.
+ * (Traefik in front, the control plane's image; support/compose.mjs) instead of the bare control plane;
+ * `compose: { runtimeDomain }` with a runtime host per user. `browserArgs(server)` adds Chromium flags
+ * that depend on the running stack (its ports).
  */
-export function useStack(prefix, { docker = false, compose = false, serverEnv = {} } = {}) {
+export function useStack(prefix, { docker = false, compose = false, serverEnv = {}, browserArgs = () => [] } = {}) {
   const env = { server: null, browser: null, pages: new Set(), pageErrors: [], cleanDocker: null };
 
   before(async () => {
@@ -47,8 +49,8 @@ export function useStack(prefix, { docker = false, compose = false, serverEnv = 
       sweepOrphans();
       env.cleanDocker = cleanUpOnExit(serverEnv.RUNTIME_NAME_PREFIX);
     }
-    env.server = compose ? await startComposeStack({ env: serverEnv }) : await startServer({ env: serverEnv });
-    env.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    env.server = compose ? await startComposeStack({ env: serverEnv, ...(compose === true ? {} : compose) }) : await startServer({ env: serverEnv });
+    env.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...ARGS, ...browserArgs(env.server)] });
   });
 
   after(async () => {

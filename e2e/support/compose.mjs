@@ -10,14 +10,19 @@ import { E2E_PREFIX, E2E_SUBNET_POOL, removeRuntimeResources } from './docker.mj
 import { freePort, repoRoot } from './server.mjs';
 
 /**
- * `env` adds settings for the control plane (they go to the stack's env file).
- * @returns {Promise<{ baseUrl: string, runtimeUrl: string, runtimePrefix: string, compose: (...args: string[]) => string, output: () => string, exited: () => boolean, stop: () => Promise<void> }>}
+ * `env` adds settings for the control plane (they go to the stack's env file). `runtimeDomain`
+ * (e.g. `crew.test`) serves the platform at that name and each runtime at `<user>.<domain>`, both on
+ * the platform's port: the browser must map those names to loopback (see useStack's `browserArgs`);
+ * Node reaches the platform at `apiUrl`, by address.
+ * @returns {Promise<{ baseUrl: string, apiUrl: string, runtimeUrl: string, runtimePrefix: string, compose: (...args: string[]) => string, output: () => string, exited: () => boolean, stop: () => Promise<void> }>}
  */
-export async function startComposeStack({ env: extraEnv = {} } = {}) {
+export async function startComposeStack({ env: extraEnv = {}, runtimeDomain = null } = {}) {
   const [httpPort, httpsPort, runtimePort] = [await freePort(), await freePort(), await freePort()];
   // localhost, not 127.0.0.1, as a user types it: the runtime origin differs from the platform's by its port.
-  const baseUrl = `http://localhost:${httpPort}`;
-  const runtimeUrl = `http://localhost:${runtimePort}`;
+  const baseUrl = runtimeDomain ? `http://${runtimeDomain}:${httpPort}` : `http://localhost:${httpPort}`;
+  const runtimeUrl = runtimeDomain ? `http://*.${runtimeDomain}:${httpPort}` : `http://localhost:${runtimePort}`;
+  // The platform answers on its port whatever the host name (Traefik's platform router matches any).
+  const apiUrl = runtimeDomain ? `http://127.0.0.1:${httpPort}` : baseUrl;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'crewclaw-e2e-compose-'));
   const envFile = path.join(dir, 'stack.env');
   const settings = {
@@ -81,5 +86,5 @@ export async function startComposeStack({ env: extraEnv = {} } = {}) {
     await stop();
     throw new Error(`docker compose up failed: ${error.stderr ?? error.message}\n${logs}`);
   }
-  return { baseUrl, runtimeUrl, runtimePrefix: E2E_PREFIX, compose, output, exited: () => stopped, stop };
+  return { baseUrl, apiUrl, runtimeUrl, runtimePrefix: E2E_PREFIX, compose, output, exited: () => stopped, stop };
 }

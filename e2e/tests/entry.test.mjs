@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { before, describe } from 'node:test';
 import { eventually, expectText, signIn, useStack } from '../support/browser.mjs';
+import { expectControlUiUsable, watchGateway } from '../support/control-ui.mjs';
 import { apiSession, setupAdmin } from '../support/server.mjs';
 
 /** One minute: the idle sweep runs once a minute, so a runtime nobody uses stops 1 to 3 minutes after its last use. */
@@ -23,46 +24,6 @@ const BOB = { username: 'bob', password: 'bob-password-1' };
 const START_MS = 240_000;
 const SLOW = { timeout: 480_000 };
 
-/**
- * Follows the Control UI's WebSockets on a page: which opened, and whether the gateway accepted each
- * one's `connect` (trusted-proxy auth: no token, no pairing). A gateway still starting its sidecars
- * answers "retry shortly", and the Control UI opens another.
- */
-function watchGateway(page) {
-  const sockets = [];
-  page.on('websocket', (socket) => {
-    const entry = { url: socket.url(), connectId: null, accepted: null, closed: false };
-    sockets.push(entry);
-    socket.on('framesent', ({ payload }) => {
-      const frame = parse(payload);
-      if (frame?.type === 'req' && frame.method === 'connect') entry.connectId = frame.id;
-    });
-    socket.on('framereceived', ({ payload }) => {
-      const frame = parse(payload);
-      if (frame?.type === 'res' && frame.id === entry.connectId) entry.accepted = frame.ok === true ? true : JSON.stringify(frame.error ?? frame);
-    });
-    socket.on('close', () => (entry.closed = true));
-  });
-  return {
-    sockets,
-    /** Waits until a socket opened as the `count`-th (1-based) or later is open and accepted. */
-    accepted: (count, timeoutMs = 90_000) =>
-      eventually(
-        () => sockets.slice(count - 1).find((entry) => entry.accepted === true && !entry.closed) ?? null,
-        (entry) => entry !== null,
-        { timeoutMs, what: `a WebSocket from #${count} on accepted by the gateway (seen: ${JSON.stringify(sockets)})` },
-      ),
-  };
-}
-
-function parse(payload) {
-  try {
-    return JSON.parse(String(payload));
-  } catch {
-    return null;
-  }
-}
-
 describe('the Control UI through Traefik', () => {
   let alice;
   let bob;
@@ -70,19 +31,7 @@ describe('the Control UI through Traefik', () => {
   let gateway;
 
   const runtimeState = async (session) => (await session.get('/runtime')).body.runtime.state;
-  const messageBox = (page) => page.getByPlaceholder(/^Message /);
-
-  /** The Control UI is up and usable: the gateway accepted its WebSocket and the chat input takes text. */
-  async function expectUsable(page, watcher, socketCount) {
-    const socket = await watcher.accepted(socketCount);
-    assert.equal(new URL(socket.url).pathname, `/u/${ALICE.username}`);
-    const box = messageBox(page);
-    await box.waitFor({ timeout: 60_000 });
-    await box.fill('Hello from CrewClaw');
-    assert.equal(await box.inputValue(), 'Hello from CrewClaw');
-    const text = await page.locator('body').innerText();
-    assert.doesNotMatch(text, /pairing required|gateway token|unauthorized/i);
-  }
+  const expectUsable = (page, watcher, socketCount) => expectControlUiUsable(page, watcher, socketCount, `/u/${ALICE.username}`);
 
   before(async () => {
     await setupAdmin(stack.server.baseUrl, ADMIN.username, ADMIN.password);

@@ -7,7 +7,7 @@ import type express from 'express';
 import { createCsrf } from './auth/csrf';
 import { createLoginRateLimit } from './auth/login-rate-limit';
 import { createPassport } from './auth/passport';
-import { createSessionMiddleware } from './auth/session';
+import { createSessionMiddleware, sessionCookieName } from './auth/session';
 import type { Config } from './config/config';
 import { resolveSessionSecret } from './config/session-secret';
 import { isDatabaseAlive, type DatabaseHandle } from './db/client';
@@ -106,7 +106,11 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
       })
     : null;
   proxy?.begin();
+  // Only when Traefik terminates TLS is every request https: behind another proxy that does, the
+  // scheme Traefik reports is http, and a __Host- cookie without Secure would be dropped by browsers.
+  const sessionCookie = sessionCookieName({ httpsOnly: config.tlsMode !== 'off' });
   const { middleware: session, store } = createSessionMiddleware({
+    cookieName: sessionCookie,
     secret: resolveSessionSecret(config),
     ttlHours: config.sessionTtlHours,
     sessions: services.repositories.sessions,
@@ -130,6 +134,7 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     trustProxy: proxy ? (address: string, hop: number) => hop === 0 && proxy.isProxy(address) : config.trustProxy,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     session,
+    sessionCookie,
     passport: createPassport(services.auth, services.users),
     csrf: createCsrf(config.publicUrl),
     loginRateLimit: createLoginRateLimit({

@@ -8,11 +8,10 @@
  */
 import type { RequestHandler } from 'express';
 import { AppError } from '../errors/app-error';
-import { SESSION_COOKIE } from './session';
 
-function sessionCookieCount(header: string | undefined): number {
+function sessionCookieCount(header: string | undefined, name: string): number {
   if (!header) return 0;
-  return header.split(';').filter((pair) => pair.trim().split('=')[0] === SESSION_COOKIE).length;
+  return header.split(';').filter((pair) => pair.trim().split('=')[0] === name).length;
 }
 
 /** `/`, `/api`, `/api/`, `/api/runtime` ... for `/api/runtime`. */
@@ -28,13 +27,13 @@ function pathPrefixes(path: string): string[] {
   return [...prefixes];
 }
 
-export function refuseTossedSessionCookies(): RequestHandler {
+export function refuseTossedSessionCookies(cookieName: string): RequestHandler {
   return (req, res, next) => {
-    if (sessionCookieCount(req.headers.cookie) < 2) return next();
+    if (sessionCookieCount(req.headers.cookie, cookieName) < 2) return next();
     const host = req.hostname;
     const clearing = pathPrefixes(req.originalUrl.split('?')[0] ?? '/').flatMap((path) => [
-      `${SESSION_COOKIE}=; Path=${path}; Max-Age=0; HttpOnly; SameSite=Lax`,
-      `${SESSION_COOKIE}=; Path=${path}; Domain=${host}; Max-Age=0; HttpOnly; SameSite=Lax`,
+      `${cookieName}=; Path=${path}; Max-Age=0; HttpOnly; SameSite=Lax`,
+      `${cookieName}=; Path=${path}; Domain=${host}; Max-Age=0; HttpOnly; SameSite=Lax`,
     ]);
     res.setHeader('Set-Cookie', clearing);
     next(

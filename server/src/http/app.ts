@@ -47,6 +47,8 @@ export interface AppDependencies {
   trustProxy: boolean | number | string[] | ((address: string, hop: number) => boolean);
   jsonBodyLimitBytes: number;
   session: RequestHandler;
+  /** The session cookie's name (auth/session.ts). */
+  sessionCookie: string;
   passport: PassportInstance;
   csrf: Csrf;
   loginRateLimit: RequestHandler[];
@@ -79,7 +81,7 @@ export function createApp(deps: AppDependencies): express.Express {
   // even when it is JSON.
   const carriesFileContent = (req: express.Request) => req.method === 'PUT' || (req.method === 'POST' && req.path.endsWith('/upload'));
   api.use(express.json({ limit: deps.jsonBodyLimitBytes, type: (req) => !carriesFileContent(req as express.Request) && Boolean((req as express.Request).is('application/json')) }));
-  api.use(refuseTossedSessionCookies());
+  api.use(refuseTossedSessionCookies(deps.sessionCookie));
   api.use(deps.session);
   api.use(deps.passport.initialize());
   api.use(deps.passport.session());
@@ -89,7 +91,7 @@ export function createApp(deps: AppDependencies): express.Express {
   // Traefik's fallback on the runtime origin rewrites every path it takes to this one (traefik/dynamic.yml).
   api.use('/auth/runtime-fallback', runtimeFallbackRoutes(deps.services.runtimes, deps.runtimeEntry));
   api.use('/auth/runtime-sign-in', runtimeSignInRoutes(deps.runtimeEntry));
-  api.use('/auth', authRoutes({ auth: deps.services.auth, passport: deps.passport, csrf: deps.csrf, loginRateLimit: deps.loginRateLimit }));
+  api.use('/auth', authRoutes({ auth: deps.services.auth, passport: deps.passport, csrf: deps.csrf, loginRateLimit: deps.loginRateLimit, sessionCookie: deps.sessionCookie }));
   api.use('/me', meRoutes(deps.services.users, deps.csrf));
   api.use('/users', usersRoutes(deps.services.users));
   api.use('/audit', auditRoutes(deps.services.audit));

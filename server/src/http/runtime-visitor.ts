@@ -13,8 +13,13 @@ import { hostLabel, type RuntimeAddressing } from '../proxy/runtime-address';
 import { usernameSchema } from '../services/user.schemas';
 import { routedPath } from './routed-path';
 
-/** The runtime host's own cookie (subdomain layout). Never reaches the runtime: Traefik drops Cookie after the check. */
-export const RUNTIME_HOST_COOKIE = 'crewclaw.runtime';
+/**
+ * The runtime host's own cookie (subdomain layout). Never reaches the runtime: Traefik drops Cookie after
+ * the check. Over https with the `__Host-` prefix, so that no sibling host can set one for it.
+ */
+export function runtimeHostCookie(addressing: RuntimeAddressing): string {
+  return addressing.layout === 'subdomain' && addressing.protocol === 'https:' ? '__Host-crewclaw.runtime' : 'crewclaw.runtime';
+}
 /** Where a runtime host redeems a sign-in code; OpenClaw's own paths are elsewhere (its assets, `/__openclaw__/`). */
 export const RUNTIME_SIGN_IN_PATH = '/__crewclaw/sign-in';
 
@@ -65,7 +70,7 @@ export function readRuntimeRequest(req: Request, uri: string, entry: RuntimeEntr
   const username = label && usernameSchema.safeParse(label).success ? label : null;
   // The path names nothing here (the host does): it is read only to pass it on cleaned, as Traefik did.
   const { path: rest } = routedPath(uri);
-  const found = username ? entry.handoff.visitor(cookieValues(req.headers.cookie, RUNTIME_HOST_COOKIE), username) : null;
+  const found = username ? entry.handoff.visitor(cookieValues(req.headers.cookie, runtimeHostCookie(entry.addressing)), username) : null;
   const visitor = found ? { id: found.id, username: found.username } : null;
   const context: RequestContext = { ...contextOf(req), actor: found ? { id: found.id, username: found.username, role: found.role } : null, sessionId: found?.sessionId };
   return { username, rest, next: username ? `/u/${username}${rest}` : rest, visitor, context };

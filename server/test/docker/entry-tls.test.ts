@@ -64,7 +64,9 @@ describe('HTTPS with the admin’s certificate (CREWCLAW_TLS=file)', () => {
     expect(login.status).toBe(200);
     const setCookie = [login.headers['set-cookie'] ?? []].flat();
     expect(setCookie.length).toBeGreaterThan(0);
-    for (const line of setCookie) expect(line).toMatch(/;\s*Secure/i);
+    // Secure, and named __Host- so that no other host (the runtime origin is the same name's other port) can plant one.
+    for (const line of setCookie) expect(line).toMatch(/^__Host-crewclaw\.sid=[^;]+; Path=\/;.*;\s*Secure/i);
+    for (const line of setCookie) expect(line).not.toMatch(/Domain=/i);
     cookie = setCookie.map((line) => line.split(';')[0]).join('; ');
     csrfToken = (JSON.parse(login.body) as { csrfToken: string }).csrfToken;
   });

@@ -10,7 +10,7 @@ import { parseInput } from '../../services/validate';
 import { toUserDto } from '../dto';
 import { signIn, signOut } from '../session-login';
 
-export function authRoutes(deps: { auth: AuthService; passport: PassportInstance; csrf: Csrf; loginRateLimit: RequestHandler[] }): Router {
+export function authRoutes(deps: { auth: AuthService; passport: PassportInstance; csrf: Csrf; loginRateLimit: RequestHandler[]; sessionCookie: string }): Router {
   const router = Router();
 
   router.post('/login', ...deps.loginRateLimit, async (req, res) => {
@@ -29,7 +29,7 @@ export function authRoutes(deps: { auth: AuthService; passport: PassportInstance
   router.post('/logout', requireUser, async (req, res) => {
     deps.auth.recordLogout(contextOf(req));
     await signOut(req);
-    res.clearCookie('crewclaw.sid', { path: '/' });
+    res.clearCookie(deps.sessionCookie, { path: '/', ...(deps.sessionCookie.startsWith('__Host-') ? { secure: true } : {}) });
     res.status(204).end();
   });
 

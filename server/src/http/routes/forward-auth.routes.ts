@@ -19,7 +19,7 @@ import { Router, type Request, type Response } from 'express';
 import { AppError, NotFoundError, UnauthorizedError } from '../../errors/app-error';
 import { AmbiguousPathError } from '../routed-path';
 import { sendRuntimeOriginPage } from '../runtime-origin-pages';
-import { readRuntimeRequest, RUNTIME_HOST_COOKIE, RUNTIME_SIGN_IN_PATH, type RuntimeEntry, type RuntimeRequest } from '../runtime-visitor';
+import { readRuntimeRequest, runtimeHostCookie, RUNTIME_SIGN_IN_PATH, type RuntimeEntry, type RuntimeRequest } from '../runtime-visitor';
 import type { RuntimeService } from '../../services/runtime.service';
 
 /** The header OpenClaw's trusted-proxy auth reads the user from (openclaw-config.ts). */
@@ -89,7 +89,7 @@ function redeemSignIn(req: Request, res: Response, target: RuntimeRequest, metho
   const next = url.searchParams.get('next') ?? '/';
   const safeNext = /^\/(?![/\\])/.test(next) ? next : '/';
   const secure = entry.addressing.protocol === 'https:' ? '; Secure' : '';
-  res.setHeader('Set-Cookie', `${RUNTIME_HOST_COOKIE}=${token}; Path=/; Max-Age=${Math.floor(entry.sessionTtlMs / 1000)}; HttpOnly; SameSite=Lax${secure}`);
+  res.setHeader('Set-Cookie', `${runtimeHostCookie(entry.addressing)}=${token}; Path=/; Max-Age=${Math.floor(entry.sessionTtlMs / 1000)}; HttpOnly; SameSite=Lax${secure}`);
   redirect(res, safeNext);
   return true;
 }
