@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, describe } from 'node:test';
-import { signIn, useStack } from '../support/browser.mjs';
+import { eventually, signIn, useStack } from '../support/browser.mjs';
 import { expectControlUiUsable, watchGateway } from '../support/control-ui.mjs';
 import { apiSession, setupAdmin } from '../support/server.mjs';
 
@@ -31,8 +31,8 @@ const START_MS = 240_000;
 const SLOW = { timeout: 480_000 };
 
 /**
- * A page an agent could write: OpenClaw serves it from the runtime's host (its canvas), to the user's
- * own browser. Its script tries what such a page would against the platform, and reports.
+ * A page an agent could write and serve from its runtime's host to the user's own browser. Its script
+ * tries what such a page would against the platform, and reports.
  */
 function agentPage(platformUrl, otherHost) {
   return `<!doctype html><html><head><meta charset="utf-8"><title>agent page</title></head><body><script>
@@ -104,7 +104,8 @@ describe('per-user subdomains through Traefik', () => {
       assert.equal(new URL(visitor.url()).origin, stack.server.baseUrl);
       await signIn(visitor, ALICE.username, ALICE.password);
       await visitor.waitForURL((url) => url.origin === hostOf(stack.server, 'alice'), { timeout: START_MS });
-      assert.equal(new URL(visitor.url()).pathname, '/chat');
+      // Back where the link pointed (the Control UI then moves /chat?session=main to /chat/main itself).
+      assert.match(new URL(visitor.url()).pathname, /^\/chat/);
       await expectControlUiUsable(visitor, watcher, 1, '/');
       await visitor.close();
     },
@@ -114,18 +115,45 @@ describe('per-user subdomains through Traefik', () => {
   stack.scenario(
     'a page the agent wrote, served from the runtime’s host, cannot read or change anything on the platform',
     async () => {
-      const container = `${stack.server.runtimePrefix}-rt-alice`;
-      const document = agentPage(stack.server.baseUrl, hostOf(stack.server, 'bob'));
-      execFileSync('docker', ['exec', '-i', '-u', '1000', container, 'sh', '-c', 'mkdir -p ~/.openclaw/canvas/documents/cv_probe && cat > ~/.openclaw/canvas/documents/cv_probe/index.html'], { input: document });
-      // Alice's own browser, signed in on the platform and on her runtime's host.
-      const served = await page.goto(`${hostOf(stack.server, 'alice')}/__openclaw__/canvas/documents/cv_probe/index.html`);
-      assert.equal(served.status(), 200, 'the canvas page was not served');
-      await page.waitForSelector('body[data-results]', { timeout: 30_000 });
-      const results = JSON.parse(await page.locator('body').getAttribute('data-results'));
-      // Nothing readable: neither the platform's answers nor another runtime's, and no cookie of ours in reach.
-      for (const name of ['readMe', 'changePassword', 'createUser', 'readOtherRuntime']) assert.match(results[name].error ?? '', /TypeError/, `${name}: ${JSON.stringify(results[name])}`);
-      for (const name of ['changePasswordBlind', 'createUserBlind']) assert.equal(results[name].type, 'opaque', `${name}: ${JSON.stringify(results[name])}`);
-      assert.doesNotMatch(results.cookie, /crewclaw/);
+      // OpenClaw hands its canvas documents only to paired nodes (a capability URL), so the agent's page
+      // comes from a server of its own: a container on alice's network, routed by Traefik on alice's host
+      // under /agent-pages/ exactly as her runtime is (the same forward-auth and header middlewares).
+      const runtime = `${stack.server.runtimePrefix}-rt-alice`;
+      const labels = JSON.parse(execFileSync('docker', ['inspect', '-f', '{{json .Config.Labels}}', runtime], { encoding: 'utf8' }));
+      const router = `traefik.http.routers.${runtime}`;
+      const pages = `${runtime}-agent-pages`;
+      const html = agentPage(stack.server.baseUrl, hostOf(stack.server, 'bob'));
+      const server = `require('node:http').createServer((req, res) => res.setHeader('Content-Type', 'text/html').end(${JSON.stringify(html)})).listen(18789)`;
+      execFileSync('docker', [
+        'run', '-d', '--no-healthcheck', '--name', pages, '--network', labels['traefik.docker.network'], '--entrypoint', 'node',
+        '--label', `org.crewclaw.platform=${labels['org.crewclaw.platform']}`,
+        '--label', `org.crewclaw.routing=${labels['org.crewclaw.routing']}`,
+        '--label', 'traefik.enable=true',
+        '--label', `traefik.docker.network=${labels['traefik.docker.network']}`,
+        '--label', `traefik.http.routers.${pages}.rule=${labels[`${router}.rule`]} && PathPrefix(\`/agent-pages/\`)`,
+        '--label', `traefik.http.routers.${pages}.entrypoints=${labels[`${router}.entrypoints`]}`,
+        '--label', `traefik.http.routers.${pages}.middlewares=${labels[`${router}.middlewares`]}`,
+        '--label', `traefik.http.routers.${pages}.service=${pages}`,
+        '--label', `traefik.http.services.${pages}.loadbalancer.server.port=18789`,
+        execFileSync('docker', ['inspect', '-f', '{{.Config.Image}}', runtime], { encoding: 'utf8' }).trim(),
+        '-e', server,
+      ]);
+      try {
+        // Alice's own browser, signed in on the platform and on her runtime's host.
+        const address = `${hostOf(stack.server, 'alice')}/agent-pages/report.html`;
+        // Until Traefik has routed it (about two seconds), the Control UI answers the address with its own page.
+        await eventually(async () => (await page.goto(address)) && (await page.title()), (title) => title === 'agent page', { timeoutMs: 30_000, what: 'the agent page served on alice’s host' });
+        await page.waitForSelector('body[data-results]', { state: 'attached', timeout: 30_000 });
+        const results = JSON.parse(await page.locator('body').getAttribute('data-results'));
+        // Nothing readable: neither the platform's answers nor another runtime's (the browser refuses them,
+        // or hands over an opaque answer for a blind request), and no cookie of ours in reach.
+        for (const name of ['readMe', 'changePassword', 'createUser', 'readOtherRuntime']) assert.match(results[name].error ?? '', /TypeError/, `${name}: ${JSON.stringify(results[name])}`);
+        for (const name of ['changePasswordBlind', 'createUserBlind']) assert.ok(/TypeError/.test(results[name].error ?? '') || results[name].type === 'opaque', `${name}: ${JSON.stringify(results[name])}`);
+        assert.doesNotMatch(results.cookie, /crewclaw/);
+        await stack.shot(page, 'agent-page');
+      } finally {
+        execFileSync('docker', ['rm', '-f', pages]);
+      }
       // And nothing changed: the password still works, no user was made.
       await apiSession(stack.server.apiUrl, ALICE.username, ALICE.password);
       const users = (await admin.get('/users')).body.users.map((user) => user.username);

@@ -325,7 +325,7 @@ describe('per-user subdomains: each runtime on a host of its own, signed in to w
     expect(start.headers['cache-control']).toBe('no-store');
 
     const redeemed = await forward('alice.crew.test:8080', target.pathname + target.search, 'page').expect(302);
-    expect(redeemed.headers.location).toBe('/chat?session=main');
+    expect(redeemed.headers.location).toBe('http://alice.crew.test:8080/chat?session=main');
     expect(redeemed.headers['x-forwarded-user']).toBeUndefined();
     const [setCookie] = ([] as string[]).concat(redeemed.headers['set-cookie'] ?? []);
     expect(setCookie).toMatch(/^crewclaw\.runtime=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Lax$/);
@@ -404,7 +404,7 @@ describe('per-user subdomains: each runtime on a host of its own, signed in to w
       const code = new URL(String(start.headers.location)).searchParams.get('code') ?? '';
       const query = new URLSearchParams({ code, next });
       const redeemed = await forward('alice.crew.test:8080', `/__crewclaw/sign-in?${query.toString()}`, 'page').expect(302);
-      expect([next, redeemed.headers.location]).toEqual([next, '/']);
+      expect([next, redeemed.headers.location]).toEqual([next, 'http://alice.crew.test:8080/']);
     }
   });
 

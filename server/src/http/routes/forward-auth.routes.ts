@@ -17,6 +17,7 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { AppError, NotFoundError, UnauthorizedError } from '../../errors/app-error';
+import { runtimeOrigin } from '../../proxy/runtime-address';
 import { AmbiguousPathError } from '../routed-path';
 import { sendRuntimeOriginPage } from '../runtime-origin-pages';
 import { readRuntimeRequest, runtimeHostCookie, RUNTIME_SIGN_IN_PATH, type RuntimeEntry, type RuntimeRequest } from '../runtime-visitor';
@@ -90,7 +91,8 @@ function redeemSignIn(req: Request, res: Response, target: RuntimeRequest, metho
   const safeNext = /^\/(?![/\\])/.test(next) ? next : '/';
   const secure = entry.addressing.protocol === 'https:' ? '; Secure' : '';
   res.setHeader('Set-Cookie', `${runtimeHostCookie(entry.addressing)}=${token}; Path=/; Max-Age=${Math.floor(entry.sessionTtlMs / 1000)}; HttpOnly; SameSite=Lax${secure}`);
-  redirect(res, safeNext);
+  // Absolute: Traefik resolves a relative Location in a forward-auth answer against the check's own address.
+  redirect(res, `${runtimeOrigin(entry.addressing, target.username)}${safeNext}`);
   return true;
 }
 
