@@ -7,12 +7,13 @@
 #   crewclaw/control-plane:$VERSION      ./Dockerfile                 (--build-arg NODE_IMAGE=<node base>)
 #   crewclaw/runtime:$VERSION            runtime-image/Dockerfile     (--build-arg NODE_IMAGE=<node base>)
 #   traefik:v3.6.12                      the official image, or built here from Traefik's Go module (offline only)
+#   crewclaw/litellm:$VERSION            litellm/Dockerfile: LiteLLM from PyPI, pinned by hash (--build-arg DEBIAN_IMAGE)
 #
 # With a registry (a usual laptop) the official node:24.18.1-bookworm-slim is the base and the first two are not
 # built. On this project's machines nothing can be pulled, so the base is made from Debian's mirror and the
 # npm registry. See docs/deployment.md.
 #
-# Usage: scripts/build-images.sh [control-plane] [runtime] [traefik]   (default: all three, plus the bases they need)
+# Usage: scripts/build-images.sh [control-plane] [runtime] [traefik] [litellm]   (default: all, plus the bases they need)
 #
 # Settings (environment):
 #   CREWCLAW_VERSION          tag of the project images (default dev)
@@ -58,6 +59,8 @@ DEBIAN_IMAGE=crewclaw/debian:bookworm
 LOCAL_NODE_IMAGE="${CREWCLAW_LOCAL_NODE_IMAGE:-crewclaw/node:24-bookworm-slim}"
 CONTROL_PLANE_IMAGE="crewclaw/control-plane:${VERSION}"
 RUNTIME_IMAGE="crewclaw/runtime:${VERSION}"
+LITELLM_IMAGE="crewclaw/litellm:${VERSION}"
+UPSTREAM_DEBIAN_IMAGE=debian:bookworm-slim
 INPUTS_LABEL=org.crewclaw.inputs
 # Bump when the recipe of a base image changes in a way its inputs below do not show.
 DEBIAN_RECIPE=1
@@ -388,6 +391,26 @@ build_runtime() {
     "${project_args[@]}" "$CREWCLAW_ROOT/runtime-image"
 }
 
+# ---- LiteLLM --------------------------------------------------------------------------------------------
+
+build_litellm() {
+  local hash base
+  # The Debian the Node base was made from where nothing can be pulled; else Debian's own slim image.
+  if [ "$NODE_IMAGE" = "$LOCAL_NODE_IMAGE" ]; then base="$DEBIAN_IMAGE"; else base="$UPSTREAM_DEBIAN_IMAGE"; fi
+  hash="$({
+    echo "base=${base} $(image_id "$base")"
+    printf '%s' "$EXTRA_CA" | sha256sum
+    context_hash "$CREWCLAW_ROOT/litellm"
+  } | sha)"
+  if up_to_date "$LITELLM_IMAGE" "$hash"; then
+    log "${LITELLM_IMAGE} is up to date"
+    return 0
+  fi
+  local args=(--build-arg "DEBIAN_IMAGE=${base}")
+  [ -z "$EXTRA_CA" ] || args+=(--build-arg "EXTRA_CA_CERTS=${EXTRA_CA}")
+  timed "docker build ${LITELLM_IMAGE}" docker_build "$LITELLM_IMAGE" "$hash" "${args[@]}" "$CREWCLAW_ROOT/litellm"
+}
+
 # ---- Traefik --------------------------------------------------------------------------------------------
 
 build_traefik() {
@@ -443,9 +466,9 @@ build_traefik() {
 
 main() {
   local targets=("$@") start t
-  [ "${#targets[@]}" -gt 0 ] || targets=(control-plane runtime traefik)
+  [ "${#targets[@]}" -gt 0 ] || targets=(control-plane runtime traefik litellm)
   for t in "${targets[@]}"; do
-    case "$t" in control-plane | runtime | traefik) ;; *) die "unknown image '${t}' (control-plane, runtime, traefik)" ;; esac
+    case "$t" in control-plane | runtime | traefik | litellm) ;; *) die "unknown image '${t}' (control-plane, runtime, traefik, litellm)" ;; esac
   done
   timeout 10 docker version >/dev/null 2>&1 || die "the Docker daemon does not answer: run scripts/docker-engine.sh first."
   start="$(now_s)"
@@ -459,6 +482,7 @@ main() {
       control-plane) build_control_plane ;;
       runtime) build_runtime ;;
       traefik) build_traefik ;;
+      litellm) build_litellm ;;
     esac
   done
   log "timing: build-images total: $(elapsed "$start") s"

@@ -6,7 +6,7 @@
  */
 import type { Request, Response } from 'express';
 
-export type RuntimeOriginPage = 'not_found' | 'ambiguous' | 'opening' | 'sign_in_expired';
+export type RuntimeOriginPage = 'not_found' | 'ambiguous' | 'opening' | 'sign_in_expired' | 'cookies_refused';
 type Language = 'en' | 'zh-CN';
 
 interface PageText {
@@ -37,6 +37,11 @@ const TEXT: Record<Language, Record<RuntimeOriginPage, PageText>> = {
       message: 'Links that sign you in to your runtime work once, for a minute. Open your runtime from CrewClaw again. If this keeps happening, allow cookies for this site.',
       back: 'Go to CrewClaw',
     },
+    cookies_refused: {
+      title: 'Your browser refused the sign-in cookie',
+      message: "Your runtime has an address of its own, and your browser did not keep the cookie that signs you in there. Allow cookies for this site (and its subdomains), then open your runtime from CrewClaw again.",
+      back: 'Go to CrewClaw',
+    },
   },
   'zh-CN': {
     not_found: {
@@ -59,10 +64,15 @@ const TEXT: Record<Language, Record<RuntimeOriginPage, PageText>> = {
       message: '登录运行时的链接只能使用一次，且一分钟内有效。请从 CrewClaw 重新打开您的运行时。如果反复出现，请允许此网站使用 Cookie。',
       back: '前往 CrewClaw',
     },
+    cookies_refused: {
+      title: '您的浏览器拒绝了登录 Cookie',
+      message: '您的运行时有自己的地址，而您的浏览器没有保存在那里登录所需的 Cookie。请允许此网站（及其子域名）使用 Cookie，然后从 CrewClaw 重新打开您的运行时。',
+      back: '前往 CrewClaw',
+    },
   },
 };
 
-const STATUS: Record<RuntimeOriginPage, number> = { not_found: 404, ambiguous: 400, opening: 503, sign_in_expired: 400 };
+const STATUS: Record<RuntimeOriginPage, number> = { not_found: 404, ambiguous: 400, opening: 503, sign_in_expired: 400, cookies_refused: 400 };
 /** How soon the "opening" page reloads: Traefik picks up a runtime that just started within about two seconds. */
 const OPENING_RELOAD_SECONDS = 2;
 

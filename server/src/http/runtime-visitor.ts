@@ -22,6 +22,8 @@ export function runtimeHostCookie(addressing: RuntimeAddressing): string {
 }
 /** Where a runtime host redeems a sign-in code; OpenClaw's own paths are elsewhere (its assets, `/__openclaw__/`). */
 export const RUNTIME_SIGN_IN_PATH = '/__crewclaw/sign-in';
+/** Marks a trip to the platform's sign-in step that a runtime host started (not the web UI). */
+export const RETURNING_PARAM = 'returning';
 
 export interface RuntimeEntry {
   publicUrl: string;
@@ -53,9 +55,12 @@ export function cookieValues(header: string | undefined, name: string): string[]
     .filter(Boolean);
 }
 
-/** The host the browser asked for: Traefik's X-Forwarded-Host (it overwrites a client's), else Host. */
+/**
+ * The host the browser asked for: Express reads X-Forwarded-Host only from a trusted proxy (Traefik,
+ * which sets it to the host it routed on), else Host. Fails closed: an untrusted peer names no runtime.
+ */
 function requestedHost(req: Request): string | undefined {
-  return req.get('x-forwarded-host') ?? req.get('host');
+  return req.host;
 }
 
 /** Reads a request for `uri` (the original path and query) on a runtime's address. Throws AmbiguousPathError. */

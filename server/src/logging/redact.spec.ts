@@ -27,6 +27,9 @@ describe('redact', () => {
   it('redacts sensitive query parameters only', () => {
     expect(redactUrl('/api/x?token=abc&page=2&access_token=z')).toBe('/api/x?token=%5Bredacted%5D&page=2&access_token=%5Bredacted%5D');
     expect(redactUrl('/api/x')).toBe('/api/x');
+    // A runtime host's one-time sign-in code, and a secret inside an address passed along in `next`.
+    expect(redactUrl('/api/auth/runtime-fallback?code=abc&next=%2Fchat')).toBe('/api/auth/runtime-fallback?code=%5Bredacted%5D&next=%2Fchat');
+    expect(decodeURIComponent(redactUrl('/?next=%2Fu%2Fa%2Fx%3Ftoken%3Dabc%26page%3D2'))).toBe('/?next=/u/a/x?token=%5Bredacted%5D&page=2');
   });
 });
 

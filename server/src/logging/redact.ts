@@ -28,13 +28,22 @@ export function redact(value: unknown, seen = new WeakSet<object>()): unknown {
   return copy;
 }
 
+/**
+ * Query parameters that carry a secret in a URL only: the one-time code a runtime host is signed in with
+ * (services/runtime-handoff.ts). Not a sensitive key elsewhere: error objects have a `code` too.
+ */
+const SENSITIVE_URL_PARAM = /^code$/i;
+/** Parameters whose value is itself an address, whose own query may carry a secret (`next=/u/a/x?token=...`). */
+const NESTED_URL_PARAM = /^next$/i;
+
 /** Redacts sensitive query parameters, so a logged URL never carries a token. */
 export function redactUrl(url: string): string {
   const queryStart = url.indexOf('?');
   if (queryStart === -1) return url;
   const params = new URLSearchParams(url.slice(queryStart + 1));
-  for (const key of [...params.keys()]) {
-    if (isSensitiveKey(key)) params.set(key, REDACTED);
+  for (const [key, value] of [...params.entries()]) {
+    if (isSensitiveKey(key) || SENSITIVE_URL_PARAM.test(key)) params.set(key, REDACTED);
+    else if (NESTED_URL_PARAM.test(key) && value.includes('?')) params.set(key, redactUrl(value));
   }
   return `${url.slice(0, queryStart)}?${params.toString()}`;
 }

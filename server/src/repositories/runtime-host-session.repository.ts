@@ -21,6 +21,8 @@ function prepareVisitorQuery(db: Db) {
       and(
         eq(runtimeHostSessions.tokenHash, sql.placeholder('tokenHash')),
         gt(sessions.expiresAt, sql.placeholder('now')),
+        // However much it is used, a sign-in lasts one session lifetime from when it was made.
+        gt(runtimeHostSessions.createdAt, sql.placeholder('madeAfter')),
         // The platform session must still be this user's (a sign-in reuses no session, but be sure).
         eq(sessions.userId, runtimeHostSessions.userId),
         eq(users.disabled, false),
@@ -36,12 +38,16 @@ export class RuntimeHostSessionRepository {
     this.visitorQuery = prepareVisitorQuery(db);
   }
 
-  insert(row: { tokenHash: string; sessionId: string; userId: number; createdAt: Date }): void {
-    this.db.insert(runtimeHostSessions).values(row).run();
+  /** A new sign-in for a session, replacing the ones made from it before (one browser, one host cookie). */
+  replace(row: { tokenHash: string; sessionId: string; userId: number; createdAt: Date }): void {
+    this.db.transaction((tx) => {
+      tx.delete(runtimeHostSessions).where(eq(runtimeHostSessions.sessionId, row.sessionId)).run();
+      tx.insert(runtimeHostSessions).values(row).run();
+    });
   }
 
-  /** Who holds the token, while its platform session lasts and its user may sign in. */
-  visitor(tokenHash: string, now = new Date()): RuntimeHostVisitor | undefined {
-    return this.visitorQuery.get({ tokenHash, now: now.getTime() });
+  /** Who holds the token, while its platform session lasts, it is younger than `maxAgeMs` and its user may sign in. */
+  visitor(tokenHash: string, maxAgeMs: number, now = new Date()): RuntimeHostVisitor | undefined {
+    return this.visitorQuery.get({ tokenHash, now: now.getTime(), madeAfter: now.getTime() - maxAgeMs });
   }
 }

@@ -1,7 +1,7 @@
 /** Server-side session rows behind the express-session store. */
 import { and, eq, gt, lt, lte, ne, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { sessions } from '../db/schema';
+import { runtimeHostSessions, sessions } from '../db/schema';
 
 // find and touch run on every signed-in request: prepared once, not rebuilt and re-parsed each time.
 function prepareHotQueries(db: Db) {
@@ -52,6 +52,14 @@ export class SessionRepository {
   deleteForUser(userId: number, exceptSid?: string): number {
     const condition = exceptSid ? and(eq(sessions.userId, userId), ne(sessions.sid, exceptSid)) : eq(sessions.userId, userId);
     return this.db.delete(sessions).where(condition).run().changes;
+  }
+
+  /**
+   * Ends the runtime-host sign-ins made from a session (services/runtime-handoff.ts) while the session
+   * itself goes on: after a password change, whoever holds one of those cookies loses it.
+   */
+  endRuntimeHostSignIns(sid: string): number {
+    return this.db.delete(runtimeHostSessions).where(eq(runtimeHostSessions.sessionId, sid)).run().changes;
   }
 
   deleteExpired(now = new Date()): number {

@@ -17,6 +17,13 @@ import type { SessionRepository } from '../repositories/session.repository';
 const CODE_TTL_MS = 60_000;
 /** Bounds the memory of codes made and never redeemed (a page reloaded mid-way); past it, the oldest go. */
 const MAX_PENDING_CODES = 10_000;
+/** Codes one session may have pending: one session cannot push everyone else's out. */
+const MAX_PENDING_PER_SESSION = 5;
+/**
+ * A runtime host that sends its visitor back to sign in this soon after a code was redeemed for the same
+ * session did not keep the cookie (the browser refuses cookies): going round again would only loop.
+ */
+const COOKIE_REFUSED_WITHIN_MS = 10_000;
 /** Don't rewrite the platform session on every runtime request just to push its expiry out by seconds. */
 const SESSION_TOUCH_STEP_MS = 60_000;
 
@@ -31,6 +38,8 @@ const hashOf = (secret: string) => createHash('sha256').update(secret).digest('h
 
 export class RuntimeHandoff {
   private readonly pending = new Map<string, PendingCode>();
+  /** Session id -> when a code made from it was last redeemed, for COOKIE_REFUSED_WITHIN_MS. */
+  private readonly lastRedeemed = new Map<string, number>();
 
   constructor(
     private readonly hostSessions: RuntimeHostSessionRepository,
@@ -41,7 +50,7 @@ export class RuntimeHandoff {
 
   /** A code for `user`'s own runtime host, made on the platform's origin from their session there. */
   issueCode(user: { id: number; username: string }, sessionId: string): string {
-    this.forgetExpired();
+    this.forgetExpired(sessionId);
     const code = randomBytes(32).toString('base64url');
     this.pending.set(hashOf(code), { userId: user.id, username: user.username, sessionId, expiresAt: this.now() + CODE_TTL_MS });
     return code;
@@ -59,7 +68,8 @@ export class RuntimeHandoff {
     // The platform session may have ended in the meantime (signed out in another tab).
     if (this.sessions.find(pending.sessionId, new Date(this.now())) === undefined) return null;
     const token = randomBytes(32).toString('base64url');
-    this.hostSessions.insert({ tokenHash: hashOf(token), sessionId: pending.sessionId, userId: pending.userId, createdAt: new Date(this.now()) });
+    this.hostSessions.replace({ tokenHash: hashOf(token), sessionId: pending.sessionId, userId: pending.userId, createdAt: new Date(this.now()) });
+    this.lastRedeemed.set(pending.sessionId, this.now());
     return token;
   }
 
@@ -70,7 +80,7 @@ export class RuntimeHandoff {
   visitor(tokens: readonly string[], hostOwner: string): RuntimeHostVisitor | null {
     const now = this.now();
     for (const token of tokens) {
-      const visitor = this.hostSessions.visitor(hashOf(token), new Date(now));
+      const visitor = this.hostSessions.visitor(hashOf(token), this.sessionTtlMs, new Date(now));
       if (visitor?.username !== hostOwner) continue;
       // Using the Control UI is using the platform: the session it belongs to stays alive.
       this.sessions.touch(visitor.sessionId, new Date(now + this.sessionTtlMs), SESSION_TOUCH_STEP_MS);
@@ -79,9 +89,22 @@ export class RuntimeHandoff {
     return null;
   }
 
-  private forgetExpired(): void {
+  /** Whether a runtime host sent this session's browser back right after it was signed in there. */
+  cookieRefused(sessionId: string): boolean {
+    const at = this.lastRedeemed.get(sessionId);
+    return at !== undefined && this.now() - at < COOKIE_REFUSED_WITHIN_MS;
+  }
+
+  private forgetExpired(sessionId: string): void {
     const now = this.now();
-    for (const [key, pending] of this.pending) if (pending.expiresAt <= now) this.pending.delete(key);
+    const own: string[] = [];
+    for (const [key, pending] of this.pending) {
+      if (pending.expiresAt <= now) this.pending.delete(key);
+      else if (pending.sessionId === sessionId) own.push(key);
+    }
+    // Oldest first (a Map keeps insertion order).
+    for (const key of own.slice(0, Math.max(0, own.length - MAX_PENDING_PER_SESSION + 1))) this.pending.delete(key);
     while (this.pending.size >= MAX_PENDING_CODES) this.pending.delete(this.pending.keys().next().value as string);
+    for (const [sid, at] of this.lastRedeemed) if (now - at >= COOKIE_REFUSED_WITHIN_MS) this.lastRedeemed.delete(sid);
   }
 }

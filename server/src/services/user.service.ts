@@ -124,6 +124,9 @@ export class UserService {
     this.users.update(user.id, { passwordHash: await this.hasher.hash(input.newPassword) });
     // Whoever might know the old password loses access; this browser stays signed in.
     const sessionsEnded = this.sessions.deleteForUser(user.id, context.sessionId);
+    // This browser's sign-ins on its runtime's host too (a copy of that cookie would outlive the change);
+    // the next page load there signs in again from this session, unnoticed.
+    if (context.sessionId) this.sessions.endRuntimeHostSignIns(context.sessionId);
     this.sessionEvents.ended({ userId: user.id, exceptSessionId: context.sessionId });
     this.audit.record(context, 'user.password.change', user.username, 'success', { sessionsEnded });
   }

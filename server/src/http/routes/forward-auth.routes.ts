@@ -20,7 +20,7 @@ import { AppError, NotFoundError, UnauthorizedError } from '../../errors/app-err
 import { runtimeOrigin } from '../../proxy/runtime-address';
 import { AmbiguousPathError } from '../routed-path';
 import { sendRuntimeOriginPage } from '../runtime-origin-pages';
-import { readRuntimeRequest, runtimeHostCookie, RUNTIME_SIGN_IN_PATH, type RuntimeEntry, type RuntimeRequest } from '../runtime-visitor';
+import { readRuntimeRequest, RETURNING_PARAM, runtimeHostCookie, RUNTIME_SIGN_IN_PATH, type RuntimeEntry, type RuntimeRequest } from '../runtime-visitor';
 import type { RuntimeService } from '../../services/runtime.service';
 
 /** The header OpenClaw's trusted-proxy auth reads the user from (openclaw-config.ts). */
@@ -89,8 +89,13 @@ function redeemSignIn(req: Request, res: Response, target: RuntimeRequest, metho
   // Only a path on this same host: never `//elsewhere` or `/\elsewhere`, which browsers read as another host.
   const next = url.searchParams.get('next') ?? '/';
   const safeNext = /^\/(?![/\\])/.test(next) ? next : '/';
-  const secure = entry.addressing.protocol === 'https:' ? '; Secure' : '';
-  res.setHeader('Set-Cookie', `${runtimeHostCookie(entry.addressing)}=${token}; Path=/; Max-Age=${Math.floor(entry.sessionTtlMs / 1000)}; HttpOnly; SameSite=Lax${secure}`);
+  res.cookie(runtimeHostCookie(entry.addressing), token, {
+    path: '/',
+    maxAge: entry.sessionTtlMs,
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: entry.addressing.protocol === 'https:',
+  });
   // Absolute: Traefik resolves a relative Location in a forward-auth answer against the check's own address.
   redirect(res, `${runtimeOrigin(entry.addressing, target.username)}${safeNext}`);
   return true;
@@ -109,7 +114,7 @@ function ownerOf(req: Request, res: Response, target: RuntimeRequest, method: st
   if (!target.visitor) {
     if (!isNavigation(req, method)) throw new UnauthorizedError('Sign in to CrewClaw to reach your runtime.');
     // With per-user subdomains the platform may well be signed in: only this host is not yet.
-    if (entry.addressing.layout === 'subdomain') redirect(res, `${entry.publicUrl}${RUNTIME_SIGN_IN_ROUTE}?next=${encodeURIComponent(target.next)}`);
+    if (entry.addressing.layout === 'subdomain') redirect(res, `${entry.publicUrl}${RUNTIME_SIGN_IN_ROUTE}?next=${encodeURIComponent(target.next)}&${RETURNING_PARAM}=1`);
     else sendToWebUi(res, entry.publicUrl, target.next);
     return null;
   }

@@ -12,7 +12,7 @@ import { Router, type Request, type Response } from 'express';
 import { runtimeAddress, runtimeOrigin } from '../../proxy/runtime-address';
 import { AmbiguousPathError, routedPath } from '../routed-path';
 import { sendRuntimeOriginPage } from '../runtime-origin-pages';
-import { RUNTIME_SIGN_IN_PATH, type RuntimeEntry } from '../runtime-visitor';
+import { RETURNING_PARAM, RUNTIME_SIGN_IN_PATH, type RuntimeEntry } from '../runtime-visitor';
 
 function redirect(res: Response, location: string): void {
   res.setHeader('Cache-Control', 'no-store');
@@ -36,6 +36,8 @@ export function runtimeSignInRoutes(entry: RuntimeEntry): Router {
     if (req.user.username !== target.username) return sendRuntimeOriginPage(req, res, 'not_found', entry.publicUrl);
     const rest = target.path.slice(`/u/${target.username}`.length) || '/';
     if (entry.addressing.layout === 'path') return redirect(res, runtimeAddress(entry.addressing, target.username, rest));
+    // Sent back by the runtime host just after signing in there: the browser did not keep its cookie.
+    if (req.query[RETURNING_PARAM] === '1' && entry.handoff.cookieRefused(req.sessionID)) return sendRuntimeOriginPage(req, res, 'cookies_refused', entry.publicUrl);
     const code = entry.handoff.issueCode(req.user, req.sessionID);
     const query = new URLSearchParams({ code, next: rest });
     redirect(res, `${runtimeOrigin(entry.addressing, target.username)}${RUNTIME_SIGN_IN_PATH}?${query.toString()}`);
