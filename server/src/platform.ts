@@ -108,9 +108,11 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
   proxy?.begin();
   // Only when Traefik terminates TLS is every request https: behind another proxy that does, the
   // scheme Traefik reports is http, and a __Host- cookie without Secure would be dropped by browsers.
-  const sessionCookie = sessionCookieName({ httpsOnly: config.tlsMode !== 'off' });
+  const httpsOnly = config.tlsMode !== 'off';
+  const sessionCookie = sessionCookieName({ httpsOnly });
   const { middleware: session, store } = createSessionMiddleware({
     cookieName: sessionCookie,
+    httpsOnly,
     secret: resolveSessionSecret(config),
     ttlHours: config.sessionTtlHours,
     sessions: services.repositories.sessions,

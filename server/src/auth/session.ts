@@ -5,9 +5,12 @@
  *
  * When Traefik does HTTPS itself (CREWCLAW_TLS on), every request the browser
  * makes is https, and the cookie takes the `__Host-` prefix: browsers then refuse
- * any cookie of that name that another host (a runtime's, on a sibling name or
- * the same name's other port) tries to set, with a Domain or without Secure, so
- * no page a runtime serves can plant a session for the platform.
+ * a cookie of that name set with a Domain, so a page on a runtime's own host name
+ * (per-user hosts, proxy/runtime-address.ts) cannot plant a session for the
+ * platform. It does not help against the same host name's other port (the path
+ * layout's runtime origin): cookies ignore ports, and that page may set a
+ * `__Host-` cookie for its own host, which is the platform's (tossed-cookies.ts
+ * is the defence there).
  */
 import type { RequestHandler } from 'express';
 import session from 'express-session';
@@ -22,7 +25,7 @@ export function sessionCookieName({ httpsOnly }: { httpsOnly: boolean }): string
   return httpsOnly ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
 }
 
-export function createSessionMiddleware(options: { cookieName: string; secret: string; ttlHours: number; sessions: SessionRepository; events: SessionEvents }): {
+export function createSessionMiddleware(options: { cookieName: string; httpsOnly: boolean; secret: string; ttlHours: number; sessions: SessionRepository; events: SessionEvents }): {
   middleware: RequestHandler;
   store: SqliteSessionStore;
 } {
@@ -36,7 +39,10 @@ export function createSessionMiddleware(options: { cookieName: string; secret: s
     saveUninitialized: false,
     // Each response pushes the expiry out: the TTL counts from the last activity.
     rolling: true,
-    cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', maxAge: ttlMs, path: '/' },
+    // With HTTPS on, Traefik answers plain HTTP with a redirect only, so whatever reaches us came over
+    // https: Secure always (a __Host- cookie without it is dropped by browsers), whatever the peer says.
+    cookie: { httpOnly: true, sameSite: 'lax', secure: options.httpsOnly ? true : 'auto', maxAge: ttlMs, path: '/' },
+    ...(options.httpsOnly ? { proxy: true } : {}),
   });
   return { middleware, store };
 }

@@ -31,10 +31,13 @@ export function refuseTossedSessionCookies(cookieName: string): RequestHandler {
   return (req, res, next) => {
     if (sessionCookieCount(req.headers.cookie, cookieName) < 2) return next();
     const host = req.hostname;
-    const clearing = pathPrefixes(req.originalUrl.split('?')[0] ?? '/').flatMap((path) => [
-      `${cookieName}=; Path=${path}; Max-Age=0; HttpOnly; SameSite=Lax`,
-      `${cookieName}=; Path=${path}; Domain=${host}; Max-Age=0; HttpOnly; SameSite=Lax`,
-    ]);
+    // A __Host- cookie exists only with Path=/, Secure and no Domain: browsers ignore other clearings of it.
+    const clearing = cookieName.startsWith('__Host-')
+      ? [`${cookieName}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax`]
+      : pathPrefixes(req.originalUrl.split('?')[0] ?? '/').flatMap((path) => [
+          `${cookieName}=; Path=${path}; Max-Age=0; HttpOnly; SameSite=Lax`,
+          `${cookieName}=; Path=${path}; Domain=${host}; Max-Age=0; HttpOnly; SameSite=Lax`,
+        ]);
     res.setHeader('Set-Cookie', clearing);
     next(
       new AppError(400, 'session_cookie_conflict', 'Your browser sent two sign-in cookies, one of them set by another page. Both are cleared: sign in again.'),

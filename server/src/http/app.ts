@@ -18,9 +18,6 @@ import { requestLog } from './request-log';
 import { auditRoutes } from './routes/audit.routes';
 import { forwardAuthRoutes, runtimeFallbackRoutes } from './routes/forward-auth.routes';
 import { runtimeSignInRoutes } from './routes/runtime-sign-in.routes';
-import { runtimeAddress } from '../proxy/runtime-address';
-import { runtimeNamed } from './routed-path';
-import type { RuntimeEntry } from './runtime-visitor';
 import { refuseTossedSessionCookies } from '../auth/tossed-cookies';
 import { authRoutes } from './routes/auth.routes';
 import { healthRoutes } from './routes/health.routes';
@@ -34,6 +31,8 @@ import type { SessionEvents } from '../services/session-events';
 import type { RuntimeService } from '../services/runtime.service';
 import { staticWeb } from './static-web';
 import { filesRoutes } from './routes/files.routes';
+import { runtimeLinkRoutes } from './routes/runtime-links.routes';
+import type { RuntimeEntry } from './runtime-visitor';
 import type { FilesService } from '../services/files.service';
 import { requireAdmin, requireUser } from '../auth/guards';
 import { adminTarget, ownRuntime } from './owners';
@@ -103,15 +102,7 @@ export function createApp(deps: AppDependencies): express.Express {
 
   app.use('/api', api);
   // Runtimes are served on their own origin only; an old link or bookmark to /u/<user> here goes there.
-  app.get(/^\/u(\/|$)/, (req, res) => {
-    const { addressing } = deps.runtimeEntry;
-    if (addressing.layout === 'path') return res.redirect(302, `${addressing.origin}${req.originalUrl}`);
-    const username = runtimeNamed(req.path);
-    if (!username) return res.redirect(302, '/');
-    const queryAt = req.originalUrl.indexOf('?');
-    const rest = req.path.slice(`/u/${username}`.length) + (queryAt === -1 ? '' : req.originalUrl.slice(queryAt));
-    res.redirect(302, runtimeAddress(addressing, username, rest || '/'));
-  });
+  app.use(runtimeLinkRoutes(deps.runtimeEntry.addressing));
   app.use(staticWeb(deps.webDir));
   app.use(errorHandler(deps.logger));
   return app;

@@ -40,5 +40,7 @@ describe('runtime addresses', () => {
     expect(addressingProblem(runtimeAddressing('https://*.*.example.com'), 'https://example.com')).toMatch(/whole first label/);
     expect(addressingProblem(runtimeAddressing('https://*.com'), 'https://example.com')).toMatch(/whole first label/);
     expect(addressingProblem(byHostWithPort, 'http://localhost:8080')).toBeNull();
+    expect(addressingProblem(byHost, 'https://a.b.crew.example.com')).toMatch(/is one of the runtime hosts/);
+    expect(addressingProblem(byHost, 'http://crew.example.com')).toMatch(/the same scheme as PUBLIC_URL \(http\)/);
   });
 });

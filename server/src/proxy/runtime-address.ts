@@ -67,9 +67,16 @@ export function addressingProblem(addressing: RuntimeAddressing, publicUrl: stri
   if (addressing.domain.includes('*') || !addressing.domain.includes('.') && addressing.domain !== 'localhost') {
     return `RUNTIME_URL: a wildcard is only allowed as the whole first label, over a domain with a dot or localhost (https://*.crew.example.com), got ${addressing.protocol}//*.${addressing.domain}`;
   }
-  // The platform's own host must not be one a user could be named after (a user "crew" would get it).
-  if (hostLabel(addressing, new URL(publicUrl).host) !== null) {
-    return `RUNTIME_URL: PUBLIC_URL's host ${new URL(publicUrl).hostname} is one of the runtime hosts *.${addressing.domain}; serve the platform on another name (for example the domain itself)`;
+  // The platform's own host must not be under the runtime hosts' domain: Traefik routes every name there
+  // to runtimes (a user "crew" would get crew.<domain>).
+  const platform = new URL(publicUrl);
+  if (platform.hostname.toLowerCase().replace(/\.$/, '').endsWith(`.${addressing.domain}`)) {
+    return `RUNTIME_URL: PUBLIC_URL's host ${platform.hostname} is one of the runtime hosts *.${addressing.domain}; serve the platform on another name (for example the domain itself)`;
+  }
+  // One scheme for both: HSTS from an https platform would also force its subdomains to https, and a
+  // plain-http platform would make every runtime host's cookie pointless.
+  if (platform.protocol !== addressing.protocol) {
+    return `RUNTIME_URL: with per-user hosts, use the same scheme as PUBLIC_URL (${platform.protocol.slice(0, -1)}), got ${addressing.protocol}//*.${addressing.domain}`;
   }
   return null;
 }

@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { ADMIN } from '../integration/support/test-platform';
@@ -16,13 +17,13 @@ import { PREFIX, containerName, docker } from './support/docker-platform';
 
 jest.setTimeout(600_000);
 
-/** A CA, and a certificate it signed for localhost, as an admin would put them in CREWCLAW_TLS_CERT_DIR. */
-function makeCertificates(): { dir: string; ca: string } {
+/** A CA, and a certificate it signed for `names`, as an admin would put them in CREWCLAW_TLS_CERT_DIR. */
+function makeCertificates(names = ['DNS:localhost', 'IP:127.0.0.1']): { dir: string; ca: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crewclaw-tls-'));
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=CrewClaw test CA');
   run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'leaf.csr', '-subj', '/CN=localhost');
-  fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  fs.writeFileSync(path.join(dir, 'san.ext'), `subjectAltName=${names.join(',')}\n`);
   run('x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'cert.pem', '-days', '2', '-extfile', 'san.ext');
   // Traefik reads it as its own unprivileged user.
   fs.chmodSync(path.join(dir, 'key.pem'), 0o644);
@@ -94,6 +95,85 @@ describe('HTTPS with the admin’s certificate (CREWCLAW_TLS=file)', () => {
     const plain = await fetch(`http://localhost:${stack.ports.runtime}/u/${ADMIN.username}/`, { headers: { Cookie: cookie, Accept: 'text/html' }, redirect: 'manual' });
     expect(plain.status).not.toBe(200);
     expect(await plain.text()).not.toMatch(/openclaw/i);
+  });
+});
+
+describe('per-user host names over HTTPS (RUNTIME_URL=https://*.crew.test, a wildcard certificate)', () => {
+  const DOMAIN = 'crew.test';
+  let stack: ComposeStack;
+  let certificates: { dir: string; ca: string };
+  let https: number;
+
+  /** A request to `host` (crew.test or a subdomain) on this machine: no DNS, the name in SNI and Host. */
+  const at = (host: string, pathAndQuery: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
+    httpsRequest(`https://127.0.0.1:${https}${pathAndQuery}`, { ca: certificates.ca, servername: host, ...options, headers: { Host: `${host}:${https}`, ...options.headers } });
+
+  beforeAll(async () => {
+    certificates = makeCertificates([`DNS:${DOMAIN}`, `DNS:*.${DOMAIN}`]);
+    const ports = await stackPorts();
+    https = ports.https;
+    stack = upComposeStack(ports, {
+      CREWCLAW_TLS: 'file',
+      CREWCLAW_TLS_CERT_DIR: certificates.dir,
+      PUBLIC_URL: `https://${DOMAIN}:${https}`,
+      RUNTIME_URL: `https://*.${DOMAIN}:${https}`,
+    });
+  });
+
+  afterAll(() => {
+    stack?.down();
+    if (certificates) fs.rmSync(certificates.dir, { recursive: true, force: true });
+  });
+
+  it('signs in on the platform, hands over to the user’s own host and serves the Control UI there, all on one port', async () => {
+    const json = { 'Content-Type': 'application/json' };
+    expect((await at(DOMAIN, '/api/setup', { method: 'POST', headers: json, body: JSON.stringify(ADMIN) })).status).toBe(201);
+    const login = await at(DOMAIN, '/api/auth/login', { method: 'POST', headers: json, body: JSON.stringify(ADMIN) });
+    expect(login.status).toBe(200);
+    const sessionCookie = [login.headers['set-cookie'] ?? []].flat().map((line) => line.split(';')[0]).join('; ');
+    expect(sessionCookie).toMatch(/^__Host-crewclaw\.sid=/);
+    const { csrfToken } = JSON.parse(login.body) as { csrfToken: string };
+    expect((await at(DOMAIN, '/api/runtime/start', { method: 'POST', headers: { Cookie: sessionCookie, 'X-CSRF-Token': csrfToken } })).status).toBe(200);
+
+    const host = `${ADMIN.username}.${DOMAIN}`;
+    const start = await at(DOMAIN, `/api/auth/runtime-sign-in?next=${encodeURIComponent(`/u/${ADMIN.username}/`)}`, { headers: { Cookie: sessionCookie } });
+    expect(start.status).toBe(302);
+    const signIn = new URL(String(start.headers.location));
+    expect(signIn.origin).toBe(`https://${host}:${https}`);
+    // Through Traefik: the runtime is routed by host (or not yet, and the fallback redeems the code instead).
+    const redeemed = await at(host, signIn.pathname + signIn.search, { headers: { Accept: 'text/html' } });
+    expect(redeemed.subjectAltName).toContain(`DNS:*.${DOMAIN}`);
+    expect([redeemed.status, redeemed.headers.location]).toEqual([302, `https://${host}:${https}/`]);
+    const [hostCookie] = [redeemed.headers['set-cookie'] ?? []].flat();
+    expect(hostCookie).toMatch(/^__Host-crewclaw\.runtime=[^;]+;.*Secure/);
+    expect(hostCookie).not.toMatch(/Domain=/i);
+
+    const cookie = String(hostCookie).split(';')[0] ?? '';
+    const body = await until(
+      'the Control UI on the user’s own host',
+      async () => {
+        const page = await at(host, '/', { headers: { Cookie: cookie, Accept: 'text/html' } });
+        return page.status === 200 && /openclaw/i.test(page.body) ? page.body : null;
+      },
+      60_000,
+    );
+    expect(body).toMatch(/openclaw/i);
+    // The platform's own cookie opens nothing there.
+    const withPlatformCookie = await at(host, '/', { headers: { Cookie: sessionCookie, Accept: 'application/json' } });
+    expect(withPlatformCookie.status).toBe(401);
+  });
+
+  it('sends plain HTTP to a runtime’s host on to that same host over HTTPS', async () => {
+    // fetch() will not send another Host: a plain request does.
+    const answer = await new Promise<{ status?: number; location?: string }>((resolve, reject) =>
+      http
+        .get({ host: '127.0.0.1', port: stack.ports.http, path: '/chat?session=main', headers: { Host: `${ADMIN.username}.${DOMAIN}` } }, (response) => {
+          response.resume();
+          resolve({ status: response.statusCode, location: response.headers.location });
+        })
+        .on('error', reject),
+    );
+    expect(answer).toEqual({ status: 301, location: `https://${ADMIN.username}.${DOMAIN}:${https}/chat?session=main` });
   });
 });
 
