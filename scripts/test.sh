@@ -38,7 +38,7 @@ fi
 # the control plane image and Traefik (built here when there is no registry to pull from).
 log "Docker engine and the images"
 ./scripts/docker-engine.sh
-./scripts/build-images.sh runtime control-plane traefik
+./scripts/build-images.sh runtime control-plane traefik litellm
 # Pebble, Let's Encrypt's test ACME server, for the HTTPS test (built with Go, kept in a cache).
 ./scripts/install-pebble.sh >/dev/null
 
