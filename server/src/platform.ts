@@ -34,6 +34,9 @@ import { ProxyPeer } from './proxy/proxy-peer';
 import { runtimeAddressing } from './proxy/runtime-address';
 import { RuntimeHostSessionRepository } from './repositories/runtime-host-session.repository';
 import { RuntimeHandoff } from './services/runtime-handoff';
+import { LiteLlmClient } from './models/litellm-client';
+import { ModelGateway } from './models/model-gateway.service';
+import { ModelCallRepository } from './repositories/model-call.repository';
 
 export function runtimeSettings(config: Config): RuntimeSettings {
   return {
@@ -69,9 +72,10 @@ export function createServices(database: DatabaseHandle, config: Config, driver:
   const audit = new AuditService(new AuditRepository(database.db));
   const runtimeEvents = new RuntimeEvents();
   const sessionEvents = new SessionEvents();
-  const runtimes = new RuntimeService(driver, new RuntimeRepository(database.db), audit, runtimeEvents, probeGatewayHealth, runtimeSettings(config));
+  const runtimeRecords = new RuntimeRepository(database.db);
+  const runtimes = new RuntimeService(driver, runtimeRecords, audit, runtimeEvents, probeGatewayHealth, runtimeSettings(config));
   return {
-    repositories: { users, sessions },
+    repositories: { users, sessions, runtimes: runtimeRecords },
     audit,
     auth: new AuthService(users, hasher, audit),
     users: new UserService(users, sessions, hasher, audit, runtimes, sessionEvents),
@@ -123,6 +127,13 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     const status = migrationStatus(database);
     return status.pending === 0 && status.unknown === 0;
   };
+  const modelGateway = new ModelGateway(
+    services.repositories.runtimes,
+    new ModelCallRepository(database.db),
+    new LiteLlmClient({ url: config.litellmUrl, masterKey: config.litellmMasterKey }),
+    (caller) => services.runtimes.recordActivity(caller),
+    logger,
+  );
   const app = createApp({
     logger,
     publicUrl: config.publicUrl,
@@ -147,6 +158,7 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     isReady,
     services,
     fileLimits: { maxUploadBytes: config.maxUploadBytes, maxTextEditBytes: config.maxTextEditBytes },
+    models: { gateway: modelGateway, bodyLimitBytes: config.modelBodyLimitBytes, runtimeSubnetPool: config.runtimeSubnetPool },
     webDir: options.webDir,
   });
   // Runtimes killed, removed or crashing behind the platform's back are noticed as it happens.

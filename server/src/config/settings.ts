@@ -200,6 +200,24 @@ export const serverSettings = {
     help: "Base URL of the control plane's model endpoint as runtimes reach it on their network.",
     schema: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')),
   }),
+  litellmUrl: declare({
+    env: 'LITELLM_URL',
+    default: 'http://litellm:4000',
+    help: "Where the control plane reaches the LiteLLM sidecar (the model gateway's upstream). Nothing else reaches it.",
+    schema: z.url({ protocol: /^https?$/ }).transform((url) => url.replace(/\/+$/, '')),
+  }),
+  litellmMasterKey: declare({
+    env: 'LITELLM_MASTER_KEY',
+    help: "The key the control plane calls LiteLLM with (LiteLLM's master key). Unset: the model endpoint answers that no models are set up.",
+    schema: z.string().min(16, 'must be at least 16 characters').optional(),
+    secret: true,
+  }),
+  modelBodyLimitBytes: declare({
+    env: 'MODEL_BODY_LIMIT_BYTES',
+    default: '16777216',
+    help: 'Largest request to the model endpoint (/v1), in bytes: a chat carries its whole history; larger ones get 413.',
+    schema: positiveInt(256 * 1024 * 1024),
+  }),
   idleStopMinutes: declare({
     env: 'IDLE_STOP_MINUTES',
     default: '60',

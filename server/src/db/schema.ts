@@ -4,3 +4,4 @@ export * from './sessions.table';
 export * from './audit-log.table';
 export * from './runtimes.table';
 export * from './runtime-host-sessions.table';
+export * from './model-calls.table';

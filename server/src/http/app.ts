@@ -12,7 +12,10 @@ import type { AuditService } from '../services/audit.service';
 import type { AuthService } from '../services/auth.service';
 import type { SetupService } from '../services/setup.service';
 import type { UserService } from '../services/user.service';
-import { apiNotFound, errorHandler } from './error-handler';
+import { apiNotFound, errorHandler, openAiErrorHandler, openAiNotFound } from './error-handler';
+import { modelGatewayRoutes } from './routes/model-gateway.routes';
+import { onlyModelsFromRuntimeNetworks } from './runtime-networks';
+import type { ModelGateway } from '../models/model-gateway.service';
 import { requestId } from './request-id';
 import { requestLog } from './request-log';
 import { auditRoutes } from './routes/audit.routes';
@@ -54,6 +57,8 @@ export interface AppDependencies {
   isReady: () => boolean;
   services: { auth: AuthService; users: UserService; setup: SetupService; audit: AuditService; runtimes: RuntimeService; runtimeEvents: RuntimeEvents; sessionEvents: SessionEvents; files: FilesService };
   fileLimits: { maxUploadBytes: number; maxTextEditBytes: number };
+  /** The model endpoint (/v1), and the runtimes' networks, from which nothing else answers. */
+  models: { gateway: ModelGateway; bodyLimitBytes: number; runtimeSubnetPool: string };
   webDir?: string;
 }
 
@@ -73,6 +78,10 @@ export function createApp(deps: AppDependencies): express.Express {
       contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } },
     }),
   );
+
+  // Runtimes reach the control plane on their own networks for one thing only: the model endpoint.
+  app.use(onlyModelsFromRuntimeNetworks(deps.models.runtimeSubnetPool));
+  app.use('/v1', modelGatewayRoutes(deps.models.gateway, deps.models.bodyLimitBytes), openAiNotFound, openAiErrorHandler(deps.logger));
 
   const api = express.Router();
   api.use(healthRoutes(deps.isReady));

@@ -3,7 +3,7 @@
  * { "error": { "code", "message", "fields"?: [{ "field", "message" }] } }.
  * Unknown errors become a generic 500; their stack goes to the log only.
  */
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from '../logging/logger';
 import { AppError, NotFoundError } from '../errors/app-error';
 
@@ -36,15 +36,48 @@ export const apiNotFound: RequestHandler = () => {
   throw new NotFoundError('API route');
 };
 
-export const errorHandler = (logger: Logger): ErrorRequestHandler => (error: unknown, req, res, _next) => {
+const UNKNOWN_ERROR_MESSAGE = 'Something went wrong on our side. The request id in X-Request-Id helps an admin find it in the log.';
+
+/** The error as one of ours (logged as it deserves, its headers set), or undefined after logging an unknown one. */
+function knownError(error: unknown, logger: Logger, requestId: string | undefined, res: Response): AppError | undefined {
   const known = error instanceof AppError ? error : isBodyParserError(error) ? fromBodyParser(error) : undefined;
   if (!known) {
-    logger.error('unhandled error', { requestId: req.id, error });
-    res.status(500).json({ error: { code: 'internal', message: 'Something went wrong on our side. The request id in X-Request-Id helps an admin find it in the log.' } });
+    logger.error('unhandled error', { requestId, error });
+    return undefined;
+  }
+  if (known.status >= 500) logger.error(known.message, { requestId, code: known.code, detail: known.detail, cause: known.cause });
+  else if (known.detail) logger.info(known.message, { requestId, code: known.code, detail: known.detail });
+  for (const [name, value] of Object.entries(known.options.headers ?? {})) res.setHeader(name, value);
+  return known;
+}
+
+export const errorHandler = (logger: Logger): ErrorRequestHandler => (error: unknown, req, res, _next) => {
+  const known = knownError(error, logger, req.id, res);
+  if (!known) {
+    res.status(500).json({ error: { code: 'internal', message: UNKNOWN_ERROR_MESSAGE } });
     return;
   }
-  if (known.status >= 500) logger.error(known.message, { requestId: req.id, code: known.code, detail: known.detail, cause: known.cause });
-  else if (known.detail) logger.info(known.message, { requestId: req.id, code: known.code, detail: known.detail });
-  for (const [name, value] of Object.entries(known.options.headers ?? {})) res.setHeader(name, value);
   res.status(known.status).json({ error: { code: known.code, message: known.message, ...(known.fields && { fields: known.fields }) } });
+};
+
+/** OpenAI's error type for a status, as its clients (OpenClaw among them) read it. */
+function openAiType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
+  return status < 500 ? 'invalid_request_error' : 'api_error';
+}
+
+/** The same errors on the model endpoint (/v1), in OpenAI's shape: { "error": { "message", "type", "param", "code" } }. */
+export const openAiErrorHandler = (logger: Logger): ErrorRequestHandler => (error: unknown, req, res, _next) => {
+  const known = knownError(error, logger, req.id, res);
+  const status = known?.status ?? 500;
+  // A stream already under way cannot change its status: it just ends (the gateway wrote its own error event).
+  if (res.headersSent) return void res.end();
+  res.status(status).json({ error: { message: known?.message ?? UNKNOWN_ERROR_MESSAGE, type: openAiType(status), param: null, code: known?.code ?? 'internal' } });
+};
+
+export const openAiNotFound: RequestHandler = () => {
+  throw new AppError(404, 'unknown_url', 'Unknown request URL: this endpoint offers GET /v1/models and POST /v1/chat/completions.');
 };

@@ -11,9 +11,22 @@ export class RuntimeRepository {
   // Every state read (the user's card, forward-auth, the admin list) looks a row up by user: prepared
   // once, since the query builder has SQLite prepare it again on every call.
   private readonly byUserId;
+  // Every model call (/v1) authenticates by its runtime's token.
+  private readonly byTokenHash;
 
   constructor(private readonly db: Db) {
     this.byUserId = db.select().from(runtimes).where(eq(runtimes.userId, sql.placeholder('userId'))).prepare();
+    this.byTokenHash = db
+      .select({ id: users.id, username: users.username })
+      .from(runtimes)
+      .innerJoin(users, eq(users.id, runtimes.userId))
+      .where(and(eq(runtimes.tokenHash, sql.placeholder('tokenHash')), eq(users.disabled, false)))
+      .prepare();
+  }
+
+  /** The owner of the runtime whose model token hashes to `tokenHash`, unless that user is disabled. */
+  ownerOfToken(tokenHash: string): { id: number; username: string } | undefined {
+    return this.byTokenHash.get({ tokenHash });
   }
 
   find(userId: number): RuntimeRecord | undefined {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PREFIX, TEST_LABEL, docker, freePort, until } from './support/docker-platform';
-import { STAND_IN_USAGE, STAND_IN_WORDS, type OpenAiStandIn, startOpenAiStandIn } from './support/openai-stand-in';
+import { STAND_IN_USAGE, STAND_IN_WORDS, type OpenAiStandIn, startOpenAiStandIn } from '../support/openai-stand-in';
 
 jest.setTimeout(180_000);
 

@@ -4,23 +4,9 @@
  * dot segments; the check must agree with that, and refuse what a proxy could read another way.
  * (The whole trip through Traefik to a real runtime is in server/test/docker/runtime-access.test.ts.)
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { MemoryDriver } from '../../src/runtimes/memory-driver';
+import { startHealthyDriver } from './support/healthy-driver';
 import { ADMIN, createUser, setupAdmin, signIn, startTestPlatform, type SignedIn, type TestPlatform } from './support/test-platform';
-
-/** Runtimes whose gateway is a local stand-in that answers /healthz, so a start really completes. */
-class HealthyDriver extends MemoryDriver {
-  constructor(private readonly gateway: { host: string; port: number }) {
-    super();
-  }
-
-  override async start(username: string): Promise<void> {
-    await super.start(username);
-    const container = this.containers.get(username);
-    if (container?.status === 'running') Object.assign(container, { address: { ...this.gateway } });
-  }
-}
 
 /**
  * For one describe block: a platform whose runtimes really start (their gateway a local stand-in),
@@ -28,19 +14,17 @@ class HealthyDriver extends MemoryDriver {
  */
 function usePlatformWithAliceAndBob(env: Record<string, string> = {}): { test: TestPlatform; alice: SignedIn; bob: SignedIn } {
   const stack = {} as { test: TestPlatform; alice: SignedIn; bob: SignedIn };
-  let gateway: http.Server;
+  let healthy: Awaited<ReturnType<typeof startHealthyDriver>>;
   beforeAll(async () => {
-    gateway = http.createServer((_req, res) => res.setHeader('Content-Type', 'application/json').end('{"ok":true,"status":"live"}'));
-    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
-    const { port } = gateway.address() as AddressInfo;
-    stack.test = startTestPlatform(env, { driver: new HealthyDriver({ host: '127.0.0.1', port }) });
+    healthy = await startHealthyDriver();
+    stack.test = startTestPlatform(env, { driver: healthy.driver });
     const admin = await setupAdmin(stack.test);
     stack.alice = await createUser(stack.test, admin, 'alice');
     stack.bob = await createUser(stack.test, admin, 'bob');
   });
   afterAll(async () => {
     stack.test.close();
-    await new Promise((resolve) => gateway.close(resolve));
+    await healthy.close();
   });
   return stack;
 }

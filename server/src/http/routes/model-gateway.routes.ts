@@ -1,0 +1,50 @@
+/**
+ * The model endpoint runtimes call (RUNTIME_MODEL_BASE_URL, openclaw-config.ts): OpenAI-compatible
+ * `GET /v1/models` and `POST /v1/chat/completions`, authenticated by the runtime's token. The work is in
+ * models/model-gateway.service.ts; here the request is read and the answer written, a stream event by
+ * event as it comes (no buffering), and the upstream call is cancelled when the client goes away.
+ */
+import express, { Router, type Request, type Response } from 'express';
+import type { ModelCaller, ModelGateway } from '../../models/model-gateway.service';
+
+/** Aborted when the client's connection closes before the answer is complete. */
+function clientGone(req: Request, res: Response): AbortSignal {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+const callerOf = (res: Response) => res.locals.caller as ModelCaller;
+
+export function modelGatewayRoutes(gateway: ModelGateway, bodyLimitBytes: number): Router {
+  const router = Router();
+  // Who calls, before a body of up to bodyLimitBytes is read for them.
+  router.use((req, res, next) => {
+    res.locals.caller = gateway.authenticate(req.get('authorization'));
+    next();
+  });
+  router.use(express.json({ limit: bodyLimitBytes, type: () => true }));
+
+  router.get('/models', async (req, res) => {
+    res.json(await gateway.listModels(callerOf(res), clientGone(req, res)));
+  });
+
+  router.post('/chat/completions', async (req, res) => {
+    const caller = callerOf(res);
+    const answer = await gateway.chat(caller, req.body, clientGone(req, res));
+    if (answer.kind === 'json') return void res.status(answer.status).json(answer.body);
+    res.status(answer.status);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    for await (const event of answer.events) {
+      if (res.destroyed) break;
+      res.write(event);
+    }
+    res.end();
+  });
+  return router;
+}

@@ -1,0 +1,44 @@
+/**
+ * The one module that talks to the LiteLLM sidecar. Only the control plane can reach it (its network is
+ * shared with nothing else), and only with the master key, which never leaves this process.
+ */
+import { AppError } from '../errors/app-error';
+
+export interface LiteLlmSettings {
+  url: string;
+  masterKey: string | undefined;
+}
+
+export class ModelGatewayUnavailableError extends AppError {
+  constructor(detail: string, cause?: unknown) {
+    super(503, 'model_gateway_unavailable', 'The model service is not reachable right now. Try again in a minute; if it keeps failing, tell an admin.', {
+      detail,
+      cause,
+      headers: { 'Retry-After': '30' },
+    });
+  }
+}
+
+export class LiteLlmClient {
+  constructor(private readonly settings: LiteLlmSettings) {}
+
+  get configured(): boolean {
+    return Boolean(this.settings.masterKey);
+  }
+
+  /** A request to LiteLLM's OpenAI-compatible API; the answer as it comes (its body not read yet). */
+  async request(path: string, init: { method: 'GET' | 'POST'; body?: unknown; signal?: AbortSignal }): Promise<Response> {
+    if (!this.settings.masterKey) throw new AppError(503, 'models_not_set_up', 'No language models are set up on this CrewClaw yet. Ask an admin to add a model provider.');
+    try {
+      return await fetch(`${this.settings.url}${path}`, {
+        method: init.method,
+        headers: { Authorization: `Bearer ${this.settings.masterKey}`, ...(init.body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        signal: init.signal,
+      });
+    } catch (error) {
+      if (init.signal?.aborted) throw error;
+      throw new ModelGatewayUnavailableError(`LiteLLM at ${this.settings.url} did not answer: ${error instanceof Error ? error.message : String(error)}`, error);
+    }
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * The model endpoint's work, between a runtime and LiteLLM: who calls (by their runtime's token), the
+ * call passed on, streams passed through event by event, and every call metered.
+ *
+ * Usage is always known: a streamed call asks LiteLLM for `stream_options.include_usage`, and when the
+ * client did not ask for it, the chunk that carries it is kept back (OpenAI's clients do not expect it).
+ */
+import { createHash } from 'node:crypto';
+import { AppError, UnauthorizedError } from '../errors/app-error';
+import type { Logger } from '../logging/logger';
+import type { ModelCallRepository, NewModelCall } from '../repositories/model-call.repository';
+import type { RuntimeRepository } from '../repositories/runtime.repository';
+import type { LiteLlmClient } from './litellm-client';
+import { SseSplitter } from './sse';
+
+export interface ModelCaller {
+  id: number;
+  username: string;
+}
+
+export type ChatAnswer =
+  | { kind: 'json'; status: number; body: unknown }
+  /** Each item a whole server-sent event, terminator included, to write as it comes. */
+  | { kind: 'stream'; status: number; events: AsyncGenerator<string, void, undefined> };
+
+interface Usage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number } | null;
+}
+
+interface Chunk {
+  choices?: { delta?: { content?: unknown; [key: string]: unknown }; finish_reason?: unknown }[];
+  usage?: Usage | null;
+}
+
+/** A model call refused or failed; the route writes it in OpenAI's error shape. */
+export class ModelCallError extends AppError {}
+
+const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
+
+function parseChunk(data: string | null): Chunk | null {
+  if (!data || data === '[DONE]') return null;
+  try {
+    const parsed: unknown = JSON.parse(data);
+    return typeof parsed === 'object' && parsed !== null ? (parsed) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A usage-only chunk: nothing in it a client that did not ask for usage would miss. */
+function carriesOnlyUsage(chunk: Chunk): boolean {
+  return (chunk.choices ?? []).every((choice) => !choice.finish_reason && Object.values(choice.delta ?? {}).every((value) => value === undefined || value === null || value === ''));
+}
+
+const errorEvent = (message: string, code: string) => `data: ${JSON.stringify({ error: { message, type: 'api_error', param: null, code } })}\n\n`;
+
+export class ModelGateway {
+  constructor(
+    private readonly runtimes: RuntimeRepository,
+    private readonly calls: ModelCallRepository,
+    private readonly litellm: LiteLlmClient,
+    private readonly onActivity: (caller: ModelCaller) => void,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The caller a bearer token names: a runtime's model token (runtimes.token_hash). */
+  authenticate(authorization: string | undefined): ModelCaller {
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+    if (!token) throw new UnauthorizedError('Missing API key: send your runtime token as a Bearer token.', 'missing_api_key');
+    const owner = this.runtimes.ownerOfToken(tokenHash(token));
+    if (!owner) throw new UnauthorizedError('This API key is not valid (a runtime token that was replaced, or none of ours).', 'invalid_api_key');
+    return owner;
+  }
+
+  async listModels(caller: ModelCaller, signal: AbortSignal): Promise<unknown> {
+    this.onActivity(caller);
+    const response = await this.litellm.request('/v1/models', { method: 'GET', signal });
+    if (!response.ok) throw await this.upstreamError(response);
+    return (await response.json());
+  }
+
+  async chat(caller: ModelCaller, body: unknown, signal: AbortSignal): Promise<ChatAnswer> {
+    const request = this.validChat(body);
+    const stream = request.stream === true;
+    const options = (request.stream_options ?? {}) as { include_usage?: unknown };
+    const clientWantsUsage = options.include_usage === true;
+    const upstreamBody = stream ? { ...request, stream_options: { ...options, include_usage: true } } : request;
+    const model = request.model;
+    const startedAt = new Date();
+    const meter = (call: Omit<NewModelCall, 'userId' | 'username' | 'model' | 'stream' | 'startedAt' | 'latencyMs'>) =>
+      this.meter({ userId: caller.id, username: caller.username, model, stream, startedAt, latencyMs: Date.now() - startedAt.getTime(), ...call });
+
+    this.onActivity(caller);
+    let response: Response;
+    try {
+      response = await this.litellm.request('/v1/chat/completions', { method: 'POST', body: upstreamBody, signal });
+    } catch (error) {
+      meter({ outcome: signal.aborted ? 'client_gone' : 'error', httpStatus: error instanceof AppError ? error.status : 503 });
+      throw error;
+    }
+    if (!response.ok) {
+      const failure = await this.upstreamError(response);
+      meter({ outcome: 'error', httpStatus: failure.status });
+      throw failure;
+    }
+    if (!stream) {
+      const answer = (await response.json()) as { usage?: Usage };
+      const cost = Number(response.headers.get('x-litellm-response-cost'));
+      meter({ outcome: 'ok', httpStatus: response.status, ...tokensOf(answer.usage), costUsd: Number.isFinite(cost) && response.headers.has('x-litellm-response-cost') ? cost : null });
+      return { kind: 'json', status: response.status, body: answer };
+    }
+    return { kind: 'stream', status: response.status, events: this.passStream(response, clientWantsUsage, signal, meter) };
+  }
+
+  private async *passStream(
+    response: Response,
+    clientWantsUsage: boolean,
+    signal: AbortSignal,
+    meter: (call: Omit<NewModelCall, 'userId' | 'username' | 'model' | 'stream' | 'startedAt' | 'latencyMs'>) => void,
+  ): AsyncGenerator<string, void, undefined> {
+    const splitter = new SseSplitter();
+    let usage: Usage | undefined;
+    let finished = false;
+    let contentChunks = 0;
+    let outcome: 'ok' | 'cut_off' | 'client_gone' = 'ok';
+    try {
+      if (!response.body) throw new Error('LiteLLM answered a stream without a body');
+      for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
+        for (const event of splitter.push(bytes)) {
+          if (event.data === '[DONE]') finished = true;
+          const chunk = parseChunk(event.data);
+          if (chunk?.usage) usage = chunk.usage;
+          if (chunk?.choices?.some((choice) => typeof choice.delta?.content === 'string' && choice.delta.content !== '')) contentChunks += 1;
+          if (chunk?.usage && !clientWantsUsage) {
+            if (carriesOnlyUsage(chunk)) continue;
+            delete chunk.usage;
+            yield `data: ${JSON.stringify(chunk)}\n\n`;
+            continue;
+          }
+          yield `${event.raw}\n\n`;
+        }
+      }
+      if (!finished) {
+        outcome = 'cut_off';
+        yield errorEvent('The model provider stopped answering mid-way. Try again.', 'upstream_cut_off');
+      }
+    } catch (error) {
+      if (signal.aborted) {
+        outcome = 'client_gone';
+        return;
+      }
+      outcome = 'cut_off';
+      this.logger.warn('a model stream broke off', { error });
+      yield errorEvent('The model provider stopped answering mid-way. Try again.', 'upstream_cut_off');
+    } finally {
+      // Without a usage chunk (cut off, or the client left), each content chunk is counted as one token.
+      const tokens = usage ? tokensOf(usage) : { promptTokens: 0, completionTokens: contentChunks, cachedTokens: 0 };
+      meter({ outcome: signal.aborted ? 'client_gone' : outcome, httpStatus: response.status, ...tokens, costUsd: null });
+    }
+  }
+
+  private validChat(body: unknown): Record<string, unknown> & { model: string } {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ModelCallError(400, 'invalid_body', 'The request body must be a JSON object.');
+    }
+    const request = body as Record<string, unknown>;
+    if (typeof request.model !== 'string' || request.model === '') throw new ModelCallError(400, 'missing_model', 'Say which model to use: "model" must be a model name.');
+    if (!Array.isArray(request.messages) || request.messages.length === 0) throw new ModelCallError(400, 'invalid_messages', '"messages" must be a non-empty array.');
+    if (request.stream !== undefined && typeof request.stream !== 'boolean') throw new ModelCallError(400, 'invalid_stream', '"stream" must be true or false.');
+    return request as Record<string, unknown> & { model: string };
+  }
+
+  /** LiteLLM's refusal or failure, in words a user can act on; the provider's own text goes to the log. */
+  private async upstreamError(response: Response): Promise<ModelCallError> {
+    const text = await response.text().catch(() => '');
+    let message: string;
+    try {
+      const said = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+      message = typeof said === 'string' ? said : '';
+    } catch {
+      message = '';
+    }
+    const detail = `LiteLLM answered ${response.status}: ${text.slice(0, 500)}`;
+    if (response.status === 400 && /model/i.test(message) && /(not|invalid|unknown)/i.test(message)) {
+      return new ModelCallError(404, 'model_not_found', 'That model is not offered here. Pick one of the models in the list.', { detail });
+    }
+    if (response.status === 429) return new ModelCallError(429, 'rate_limit_exceeded', 'The model provider is busy (rate limited). Try again in a minute.', { detail, headers: { 'Retry-After': response.headers.get('retry-after') ?? '30' } });
+    if (response.status >= 400 && response.status < 500) return new ModelCallError(400, 'upstream_refused', `The model provider refused the request: ${message || 'no reason given'}.`, { detail });
+    return new ModelCallError(502, 'upstream_error', 'The model provider failed to answer. Try again in a minute; if it keeps failing, tell an admin.', { detail });
+  }
+
+  private meter(call: NewModelCall): void {
+    try {
+      this.calls.insert(call);
+    } catch (error) {
+      this.logger.error('could not record a model call', { error, user: call.username, model: call.model });
+    }
+  }
+}
+
+function tokensOf(usage: Usage | undefined): { promptTokens: number; completionTokens: number; cachedTokens: number } {
+  return {
+    promptTokens: usage?.prompt_tokens ?? 0,
+    completionTokens: usage?.completion_tokens ?? 0,
+    cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
+  };
+}
