@@ -141,6 +141,19 @@ sys.stdout.buffer.write(out)`;
     await controlUiLoads(runtimeUrl, admin, ADMIN.username);
   });
 
+  it('lets a runtime reach the model endpoint with its own token, and nothing else of the platform', async () => {
+    expect((await call(`${platformUrl}/api/runtime/start`, { method: 'POST', session: admin })).status).toBe(200);
+    const runtime = `${PREFIX}-rt-${ADMIN.username}`;
+    // What the agent could run inside its container: requests to the control plane on the user's network.
+    const script = `const token = JSON.parse(process.env.CREWCLAW_OPENCLAW_CONFIG).models.providers.crewclaw.apiKey;
+      const ask = (path, key) => fetch('http://control-plane:3000' + path, { headers: key ? { Authorization: 'Bearer ' + key } : {} }).then((r) => r.status);
+      Promise.all([ask('/api/health'), ask('/api/me'), ask('/'), ask('/v1/models'), ask('/v1/models', token)]).then((s) => console.log(s.join(' ')));`;
+    const statuses = execFileSync('docker', ['exec', runtime, 'node', '-e', script], { encoding: 'utf8' }).trim();
+    // The platform's API and web UI: not there. The model endpoint: there, refusing no key, and with the
+    // runtime's token saying models are not set up (this stack has no LiteLLM).
+    expect(statuses).toBe('404 404 404 401 503');
+  });
+
   it('lets nothing through while the control plane is down', async () => {
     docker('stop', '-t', '2', CONTROL_PLANE);
     try {
