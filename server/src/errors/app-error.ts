@@ -72,3 +72,10 @@ export class ServiceUnavailableError extends AppError {
     super(503, 'service_unavailable', message, { detail });
   }
 }
+
+/** The client went away before its answer (nginx's 499, "client closed request"): nothing to tell anyone, nothing to log. */
+export class ClientGoneError extends AppError {
+  constructor() {
+    super(499, 'client_gone', 'The client closed the request.');
+  }
+}

@@ -5,7 +5,7 @@
  */
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from '../logging/logger';
-import { AppError, NotFoundError } from '../errors/app-error';
+import { AppError, ClientGoneError, NotFoundError } from '../errors/app-error';
 
 interface BodyParserError {
   type: string;
@@ -40,6 +40,8 @@ const UNKNOWN_ERROR_MESSAGE = 'Something went wrong on our side. The request id 
 
 /** The error as one of ours (logged as it deserves, its headers set), or undefined after logging an unknown one. */
 function knownError(error: unknown, logger: Logger, requestId: string | undefined, res: Response): AppError | undefined {
+  // The client went away (its request aborted): nothing went wrong on either side, and no one to tell.
+  if (error instanceof ClientGoneError) return error;
   const known = error instanceof AppError ? error : isBodyParserError(error) ? fromBodyParser(error) : undefined;
   if (!known) {
     logger.error('unhandled error', { requestId, error });
@@ -47,7 +49,7 @@ function knownError(error: unknown, logger: Logger, requestId: string | undefine
   }
   if (known.status >= 500) logger.error(known.message, { requestId, code: known.code, detail: known.detail, cause: known.cause });
   else if (known.detail) logger.info(known.message, { requestId, code: known.code, detail: known.detail });
-  for (const [name, value] of Object.entries(known.options.headers ?? {})) res.setHeader(name, value);
+  if (!res.headersSent) for (const [name, value] of Object.entries(known.options.headers ?? {})) res.setHeader(name, value);
   return known;
 }
 

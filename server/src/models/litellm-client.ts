@@ -2,7 +2,7 @@
  * The one module that talks to the LiteLLM sidecar. Only the control plane can reach it (its network is
  * shared with nothing else), and only with the master key, which never leaves this process.
  */
-import { AppError } from '../errors/app-error';
+import { AppError, ClientGoneError } from '../errors/app-error';
 
 export interface LiteLlmSettings {
   url: string;
@@ -37,7 +37,7 @@ export class LiteLlmClient {
         signal: init.signal,
       });
     } catch (error) {
-      if (init.signal?.aborted) throw error;
+      if (init.signal?.aborted) throw new ClientGoneError();
       throw new ModelGatewayUnavailableError(`LiteLLM at ${this.settings.url} did not answer: ${error instanceof Error ? error.message : String(error)}`, error);
     }
   }

@@ -6,7 +6,7 @@
  * client did not ask for it, the chunk that carries it is kept back (OpenAI's clients do not expect it).
  */
 import { createHash } from 'node:crypto';
-import { AppError, UnauthorizedError } from '../errors/app-error';
+import { AppError, ClientGoneError, UnauthorizedError } from '../errors/app-error';
 import type { Logger } from '../logging/logger';
 import type { ModelCallRepository, NewModelCall } from '../repositories/model-call.repository';
 import type { RuntimeRepository } from '../repositories/runtime.repository';
@@ -106,9 +106,18 @@ export class ModelGateway {
       throw failure;
     }
     if (!stream) {
-      const answer = (await response.json()) as { usage?: Usage };
-      const cost = Number(response.headers.get('x-litellm-response-cost'));
-      meter({ outcome: 'ok', httpStatus: response.status, ...tokensOf(answer.usage), costUsd: Number.isFinite(cost) && response.headers.has('x-litellm-response-cost') ? cost : null });
+      let answer: { usage?: Usage };
+      try {
+        answer = (await response.json()) as { usage?: Usage };
+      } catch (error) {
+        if (signal.aborted) {
+          meter({ outcome: 'client_gone', httpStatus: response.status });
+          throw new ClientGoneError();
+        }
+        meter({ outcome: 'error', httpStatus: 502 });
+        throw new ModelCallError(502, 'upstream_error', 'The model provider sent an answer that could not be read. Try again.', { detail: `LiteLLM's answer: ${String(error)}` });
+      }
+      meter({ outcome: 'ok', httpStatus: response.status, ...tokensOf(answer.usage), costUsd: costOf(response.headers.get('x-litellm-response-cost')) });
       return { kind: 'json', status: response.status, body: answer };
     }
     return { kind: 'stream', status: response.status, events: this.passStream(response, clientWantsUsage, signal, meter) };
@@ -125,9 +134,17 @@ export class ModelGateway {
     let finished = false;
     let contentChunks = 0;
     let outcome: 'ok' | 'cut_off' | 'client_gone' = 'ok';
+    // False while the consumer may still leave before the end (it stops iterating: the client went away).
+    let delivered = false;
     try {
       if (!response.body) throw new Error('LiteLLM answered a stream without a body');
-      for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
+      const END = new TextEncoder().encode('\n\n');
+      const body = response.body as unknown as AsyncIterable<Uint8Array>;
+      // After the body, a blank line: a last event the upstream did not terminate still counts.
+      for await (const bytes of (async function* () {
+        yield* body;
+        yield END;
+      })()) {
         for (const event of splitter.push(bytes)) {
           if (event.data === '[DONE]') finished = true;
           const chunk = parseChunk(event.data);
@@ -144,20 +161,20 @@ export class ModelGateway {
       }
       if (!finished) {
         outcome = 'cut_off';
+        delivered = true;
         yield errorEvent('The model provider stopped answering mid-way. Try again.', 'upstream_cut_off');
       }
+      delivered = true;
     } catch (error) {
-      if (signal.aborted) {
-        outcome = 'client_gone';
-        return;
-      }
+      if (signal.aborted) return;
       outcome = 'cut_off';
       this.logger.warn('a model stream broke off', { error });
+      delivered = true;
       yield errorEvent('The model provider stopped answering mid-way. Try again.', 'upstream_cut_off');
     } finally {
       // Without a usage chunk (cut off, or the client left), each content chunk is counted as one token.
       const tokens = usage ? tokensOf(usage) : { promptTokens: 0, completionTokens: contentChunks, cachedTokens: 0 };
-      meter({ outcome: signal.aborted ? 'client_gone' : outcome, httpStatus: response.status, ...tokens, costUsd: null });
+      meter({ outcome: signal.aborted || !delivered ? 'client_gone' : outcome, httpStatus: response.status, ...tokens, costUsd: null });
     }
   }
 
@@ -186,6 +203,10 @@ export class ModelGateway {
     if (response.status === 400 && /model/i.test(message) && /(not|invalid|unknown)/i.test(message)) {
       return new ModelCallError(404, 'model_not_found', 'That model is not offered here. Pick one of the models in the list.', { detail });
     }
+    // Our key refused upstream (LiteLLM's master key, or the provider's key it holds): nothing the user can fix.
+    if (response.status === 401 || response.status === 403) {
+      return new ModelCallError(502, 'upstream_auth_failed', 'The model service is not set up correctly (the provider refused its key). Tell an admin.', { detail });
+    }
     if (response.status === 429) return new ModelCallError(429, 'rate_limit_exceeded', 'The model provider is busy (rate limited). Try again in a minute.', { detail, headers: { 'Retry-After': response.headers.get('retry-after') ?? '30' } });
     if (response.status >= 400 && response.status < 500) return new ModelCallError(400, 'upstream_refused', `The model provider refused the request: ${message || 'no reason given'}.`, { detail });
     return new ModelCallError(502, 'upstream_error', 'The model provider failed to answer. Try again in a minute; if it keeps failing, tell an admin.', { detail });
@@ -198,6 +219,13 @@ export class ModelGateway {
       this.logger.error('could not record a model call', { error, user: call.username, model: call.model });
     }
   }
+}
+
+/** LiteLLM's price of a call (its x-litellm-response-cost header), when it sent a number. */
+function costOf(header: string | null): number | null {
+  if (header === null || header.trim() === '') return null;
+  const cost = Number(header);
+  return Number.isFinite(cost) && cost >= 0 ? cost : null;
 }
 
 function tokensOf(usage: Usage | undefined): { promptTokens: number; completionTokens: number; cachedTokens: number } {

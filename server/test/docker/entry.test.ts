@@ -145,13 +145,16 @@ sys.stdout.buffer.write(out)`;
     expect((await call(`${platformUrl}/api/runtime/start`, { method: 'POST', session: admin })).status).toBe(200);
     const runtime = `${PREFIX}-rt-${ADMIN.username}`;
     // What the agent could run inside its container: requests to the control plane on the user's network.
+    // Directly, and through Traefik, which is on the runtime's network too (its platform entrypoint).
     const script = `const token = JSON.parse(process.env.CREWCLAW_OPENCLAW_CONFIG).models.providers.crewclaw.apiKey;
-      const ask = (path, key) => fetch('http://control-plane:3000' + path, { headers: key ? { Authorization: 'Bearer ' + key } : {} }).then((r) => r.status);
-      Promise.all([ask('/api/health'), ask('/api/me'), ask('/'), ask('/v1/models'), ask('/v1/models', token)]).then((s) => console.log(s.join(' ')));`;
+      const ask = (url, key) => fetch(url, { headers: key ? { Authorization: 'Bearer ' + key } : {} }).then((r) => r.status);
+      const direct = 'http://control-plane:3000', viaProxy = 'http://proxy:8080';
+      Promise.all([ask(direct + '/api/health'), ask(direct + '/api/me'), ask(direct + '/'), ask(viaProxy + '/api/health'), ask(viaProxy + '/'),
+        ask(direct + '/v1/models'), ask(direct + '/v1/models', token)]).then((s) => console.log(s.join(' ')));`;
     const statuses = execFileSync('docker', ['exec', runtime, 'node', '-e', script], { encoding: 'utf8' }).trim();
-    // The platform's API and web UI: not there. The model endpoint: there, refusing no key, and with the
-    // runtime's token saying models are not set up (this stack has no LiteLLM).
-    expect(statuses).toBe('404 404 404 401 503');
+    // The platform's API and web UI: not there, either way. The model endpoint: there, refusing no key,
+    // and with the runtime's token saying models are not set up (this stack has no LiteLLM).
+    expect(statuses).toBe('404 404 404 404 404 401 503');
   });
 
   it('lets nothing through while the control plane is down', async () => {

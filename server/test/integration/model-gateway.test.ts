@@ -4,7 +4,9 @@
  * call metered. Behind it, our OpenAI-compatible stand-in plays LiteLLM (the same API; the real LiteLLM
  * in front of it is server/test/docker/litellm-image.test.ts).
  */
-import { STAND_IN_USAGE, STAND_IN_WORDS, type OpenAiStandIn, startOpenAiStandIn } from '../support/openai-stand-in';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { STAND_IN_COST_USD, STAND_IN_USAGE, STAND_IN_WORDS, type OpenAiStandIn, startOpenAiStandIn } from '../support/openai-stand-in';
 import { startHealthyDriver } from './support/healthy-driver';
 import { createUser, setupAdmin, startTestPlatform, type SignedIn, type TestPlatform } from './support/test-platform';
 
@@ -16,6 +18,8 @@ describe('the model endpoint (/v1)', () => {
   let test: TestPlatform;
   let alice: SignedIn;
   let token: string;
+  let server: http.Server;
+  let port: number;
 
   const meteredCalls = () =>
     test.database.sqlite.prepare('SELECT username, model, stream, outcome, http_status, prompt_tokens, completion_tokens FROM model_calls ORDER BY id').all() as {
@@ -46,16 +50,45 @@ describe('the model endpoint (/v1)', () => {
     await alice.agent.post('/api/runtime/start').set('X-CSRF-Token', alice.csrfToken).expect(200);
     token = healthy.driver.modelToken('alice');
     expect(token).toMatch(/\S{20,}/);
+    // A real listening server for the tests that watch bytes arrive (supertest reads whole answers).
+    server = test.platform.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    port = (server.address() as AddressInfo).port;
   });
 
+  /** A streamed chat over a real connection: when each piece arrived; `leaveAfterFirst` hangs up after the first. */
+  function streamedChat(model: string, leaveAfterFirst = false): Promise<{ pieces: { at: number; text: string }[]; endedAt: number }> {
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      const pieces: { at: number; text: string }[] = [];
+      const request = http.request({ host: '127.0.0.1', port, path: '/v1/chat/completions', method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } }, (response) => {
+        response.on('data', (chunk: Buffer) => {
+          pieces.push({ at: Date.now() - started, text: chunk.toString('utf8') });
+          if (leaveAfterFirst) {
+            request.destroy();
+            resolve({ pieces, endedAt: Date.now() - started });
+          }
+        });
+        response.on('end', () => resolve({ pieces, endedAt: Date.now() - started }));
+        response.on('error', () => undefined);
+      });
+      request.on('error', (error) => (leaveAfterFirst ? undefined : reject(error)));
+      request.end(JSON.stringify(ask({ model, stream: true })));
+    });
+  }
+
   afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
     test.close();
     await healthy.close();
     await standIn.close();
   });
 
-  it('answers a chat with the runtime’s token, through the gateway’s own key, and meters it', async () => {
+  it('answers a chat with the runtime’s token, through the gateway’s own key, and meters it once, with its price', async () => {
+    const before = meteredCalls().length;
     const response = await chat(ask()).expect(200);
+    expect(meteredCalls().length).toBe(before + 1);
+    expect((test.database.sqlite.prepare('SELECT cost_usd FROM model_calls ORDER BY id DESC LIMIT 1').get() as { cost_usd: number }).cost_usd).toBe(STAND_IN_COST_USD);
     expect(response.body.choices[0].message.content).toBe(STAND_IN_WORDS.join(''));
     expect(response.body.usage).toEqual(STAND_IN_USAGE);
     // LiteLLM is called with the master key, never with the runtime's token.
@@ -81,6 +114,35 @@ describe('the model endpoint (/v1)', () => {
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(STAND_IN_WORDS.join(''));
     expect(chunks.some((chunk) => chunk.usage !== undefined)).toBe(false);
     expect(lastCall()).toMatchObject({ stream: 1, outcome: 'ok', prompt_tokens: 11, completion_tokens: 5 });
+  });
+
+  it('passes a stream on as it comes, not when it is done', async () => {
+    // The slow model writes a chunk every 200 ms: the first must reach the client long before the last.
+    const { pieces, endedAt } = await streamedChat('stand-in-slow');
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(pieces[0]?.at).toBeLessThan(endedAt - 600);
+    expect(pieces.map((piece) => piece.text).join('')).toContain('data: [DONE]');
+  });
+
+  it('stops the upstream call when the client hangs up, and meters it once as the client gone', async () => {
+    const before = standIn.requests.length;
+    const rows = meteredCalls().length;
+    await streamedChat('stand-in-slow', true);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(standIn.requests.length).toBe(before + 1);
+    expect(meteredCalls().length).toBe(rows + 1);
+    expect(lastCall()).toMatchObject({ model: 'stand-in-slow', stream: 1, outcome: 'client_gone' });
+    // The stand-in's answer was cut short by us: fewer content chunks than a whole answer.
+    expect(lastCall()?.completion_tokens).toBeLessThan(STAND_IN_WORDS.length);
+  });
+
+  it('says a model is not offered, and passes a provider’s rate limit on with when to retry', async () => {
+    const unknown = await chat(ask({ model: 'unknown-model' })).expect(404);
+    expect(unknown.body.error).toMatchObject({ type: 'not_found_error', code: 'model_not_found' });
+    const busy = await chat(ask({ model: 'stand-in-busy' })).expect(429);
+    expect(busy.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
+    expect(busy.headers['retry-after']).toBe('7');
+    expect(lastCall()).toMatchObject({ model: 'stand-in-busy', outcome: 'error', http_status: 429 });
   });
 
   it('passes the usage chunk to a client that asked for it', async () => {

@@ -3,7 +3,8 @@
  * answers and streams the way the real ones do (server-sent events, a usage chunk with `choices: []`
  * when asked for `stream_options.include_usage`, `data: [DONE]`), and misbehaves on request by model
  * name: `slow` (200 ms between chunks), `cut` (the connection dropped mid-answer), `error` (a 500 in
- * OpenAI's error shape). It listens on `host` (for a container such as LiteLLM: Docker's bridge gateway,
+ * OpenAI's error shape), `busy` (a 429), `unknown` (LiteLLM's 400 for a model it does not have). Like
+ * LiteLLM, it prices a non-streamed answer in `x-litellm-response-cost`. It listens on `host` (for a container such as LiteLLM: Docker's bridge gateway,
  * which containers reach as host.docker.internal), and records what it was sent.
  */
 import http from 'node:http';
@@ -22,6 +23,7 @@ export interface OpenAiStandIn {
 }
 
 export const STAND_IN_WORDS = ['Hello', ' from', ' the', ' stand-in', '.'];
+export const STAND_IN_COST_USD = 0.000123;
 export const STAND_IN_USAGE = { prompt_tokens: 11, completion_tokens: STAND_IN_WORDS.length, total_tokens: 11 + STAND_IN_WORDS.length };
 
 const chunk = (model: string, choices: unknown[], extra: Record<string, unknown> = {}) =>
@@ -29,13 +31,23 @@ const chunk = (model: string, choices: unknown[], extra: Record<string, unknown>
 
 function answer(request: StandInRequest['body'], res: http.ServerResponse): void {
   const model = request.model ?? 'stand-in';
+  if (model.includes('unknown')) {
+    res.writeHead(400, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ error: { message: `Invalid model name passed in model=${model}. Call \`/v1/models\` to view available models for your key.`, type: 'invalid_request_error', code: '400' } }));
+    return;
+  }
+  if (model.includes('busy')) {
+    res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '7' });
+    res.end(JSON.stringify({ error: { message: 'Rate limit reached.', type: 'rate_limit_error', code: '429' } }));
+    return;
+  }
   if (model.includes('error')) {
     res.writeHead(500, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ error: { message: 'The stand-in upstream failed on purpose.', type: 'server_error', code: 'stand_in_failure' } }));
     return;
   }
   if (!request.stream) {
-    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'x-litellm-response-cost': String(STAND_IN_COST_USD) });
     res.end(
       JSON.stringify({
         id: 'chatcmpl-standin',

@@ -4,11 +4,12 @@
  * models/model-gateway.service.ts; here the request is read and the answer written, a stream event by
  * event as it comes (no buffering), and the upstream call is cancelled when the client goes away.
  */
-import express, { Router, type Request, type Response } from 'express';
+import { once } from 'node:events';
+import express, { Router, type Response } from 'express';
 import type { ModelCaller, ModelGateway } from '../../models/model-gateway.service';
 
 /** Aborted when the client's connection closes before the answer is complete. */
-function clientGone(req: Request, res: Response): AbortSignal {
+function clientGone(res: Response): AbortSignal {
   const controller = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) controller.abort();
@@ -28,23 +29,29 @@ export function modelGatewayRoutes(gateway: ModelGateway, bodyLimitBytes: number
   router.use(express.json({ limit: bodyLimitBytes, type: () => true }));
 
   router.get('/models', async (req, res) => {
-    res.json(await gateway.listModels(callerOf(res), clientGone(req, res)));
+    res.json(await gateway.listModels(callerOf(res), clientGone(res)));
   });
 
   router.post('/chat/completions', async (req, res) => {
     const caller = callerOf(res);
-    const answer = await gateway.chat(caller, req.body, clientGone(req, res));
+    const gone = clientGone(res);
+    const answer = await gateway.chat(caller, req.body, gone);
     if (answer.kind === 'json') return void res.status(answer.status).json(answer.body);
     res.status(answer.status);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache');
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
-    for await (const event of answer.events) {
-      if (res.destroyed) break;
-      res.write(event);
+    try {
+      for await (const event of answer.events) {
+        // A client reading slower than the model writes: wait for it rather than hold the rest in memory.
+        if (!res.write(event)) await once(res, 'drain', { signal: gone });
+      }
+      res.end();
+    } catch (error) {
+      // The client went away while we waited for it to read: nothing left to answer.
+      if (!gone.aborted) throw error;
     }
-    res.end();
   });
   return router;
 }
