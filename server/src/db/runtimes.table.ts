@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { check, index, integer, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { users } from './users.table';
 
 export const RUNTIME_STATES = ['absent', 'creating', 'starting', 'running', 'stopping', 'stopped', 'error'] as const;
@@ -36,5 +36,7 @@ export const runtimes = sqliteTable(
   },
   (table) => [
     check('runtimes_state_check', sql`${table.state} in ('absent', 'creating', 'starting', 'running', 'stopping', 'stopped', 'error')`),
+    // Every model call (/v1) finds its caller by this.
+    index('runtimes_token_hash_idx').on(table.tokenHash),
   ],
 );

@@ -120,7 +120,7 @@ export class ModelGateway {
       meter({ outcome: 'ok', httpStatus: response.status, ...tokensOf(answer.usage), costUsd: costOf(response.headers.get('x-litellm-response-cost')) });
       return { kind: 'json', status: response.status, body: answer };
     }
-    return { kind: 'stream', status: response.status, events: this.passStream(response, clientWantsUsage, signal, meter) };
+    return { kind: 'stream', status: response.status, events: this.passStream(response, clientWantsUsage, signal, meter, () => this.onActivity(caller)) };
   }
 
   private async *passStream(
@@ -128,6 +128,7 @@ export class ModelGateway {
     clientWantsUsage: boolean,
     signal: AbortSignal,
     meter: (call: Omit<NewModelCall, 'userId' | 'username' | 'model' | 'stream' | 'startedAt' | 'latencyMs'>) => void,
+    onEnd: () => void,
   ): AsyncGenerator<string, void, undefined> {
     const splitter = new SseSplitter();
     let usage: Usage | undefined;
@@ -175,6 +176,8 @@ export class ModelGateway {
       // Without a usage chunk (cut off, or the client left), each content chunk is counted as one token.
       const tokens = usage ? tokensOf(usage) : { promptTokens: 0, completionTokens: contentChunks, cachedTokens: 0 };
       meter({ outcome: signal.aborted || !delivered ? 'client_gone' : outcome, httpStatus: response.status, ...tokens, costUsd: null });
+      // A long answer is use until its end, not only at its start.
+      onEnd();
     }
   }
 

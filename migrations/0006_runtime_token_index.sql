@@ -1,0 +1,1 @@
+CREATE INDEX `runtimes_token_hash_idx` ON `runtimes` (`token_hash`);
