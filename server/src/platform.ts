@@ -38,6 +38,8 @@ import { LiteLlmClient } from './models/litellm-client';
 import { ModelGateway } from './models/model-gateway.service';
 import { ModelCallRepository } from './repositories/model-call.repository';
 
+const sessionTtlMs = (config: Config) => config.sessionTtlHours * 3_600_000;
+
 export function runtimeSettings(config: Config): RuntimeSettings {
   return {
     image: config.runtimeImage,
@@ -67,7 +69,7 @@ export function createDriver(config: Config): RuntimeDriver {
 export function createServices(database: DatabaseHandle, config: Config, driver: RuntimeDriver = createDriver(config)) {
   const users = new UserRepository(database.db);
   const sessions = new SessionRepository(database.db);
-  const runtimeHandoff = new RuntimeHandoff(new RuntimeHostSessionRepository(database.db), sessions, config.sessionTtlHours * 3_600_000);
+  const runtimeHandoff = new RuntimeHandoff(new RuntimeHostSessionRepository(database.db), sessions, sessionTtlMs(config));
   const hasher = new PasswordHasher();
   const audit = new AuditService(new AuditRepository(database.db));
   const runtimeEvents = new RuntimeEvents();
@@ -141,7 +143,7 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
       publicUrl: config.publicUrl,
       addressing: runtimeAddressing(config.runtimeUrl),
       handoff: services.runtimeHandoff,
-      sessionTtlMs: config.sessionTtlHours * 3_600_000,
+      sessionTtlMs: sessionTtlMs(config),
     },
     // Only the peer itself: Traefik replaces whatever X-Forwarded-* a client sent with what it saw.
     trustProxy: proxy ? (address: string, hop: number) => hop === 0 && proxy.isProxy(address) : config.trustProxy,

@@ -14,6 +14,11 @@ export function runtimeNamed(path: string): string | null {
   return name && usernameSchema.safeParse(name).success ? name : null;
 }
 
+/** The place inside `username`'s runtime a `/u/<username>...` path names (`/u/alice/chat?x` -> `/chat?x`). */
+export function insideRuntime(path: string, username: string): string {
+  return path.slice(`/u/${username}`.length) || '/';
+}
+
 /** RFC 3986 unreserved characters: Traefik decodes their escapes before it cleans and routes. */
 const UNRESERVED = /^[A-Za-z0-9._~-]$/;
 

@@ -5,13 +5,13 @@
  * origin: same host name, another port). With per-user subdomains the host names the runtime, and the
  * visitor comes from the runtime host's own cookie (services/runtime-handoff.ts).
  */
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { RequestContext } from '../services/request-context';
 import type { RuntimeHandoff } from '../services/runtime-handoff';
 import { contextOf } from '../auth/request-context';
 import { hostLabel, type RuntimeAddressing } from '../proxy/runtime-address';
 import { usernameSchema } from '../services/user.schemas';
-import { routedPath } from './routed-path';
+import { insideRuntime, routedPath } from './routed-path';
 
 /**
  * The runtime host's own cookie (subdomain layout). Never reaches the runtime: Traefik drops Cookie after
@@ -44,6 +44,12 @@ export interface RuntimeRequest {
   context: RequestContext;
 }
 
+/** A redirect never cached: where it goes depends on who asks and on the runtime's state. */
+export function redirectUncached(res: Response, location: string): void {
+  res.setHeader('Cache-Control', 'no-store');
+  res.redirect(302, location);
+}
+
 /** The values of one cookie, each copy the browser sent (a sibling host may have added its own). */
 export function cookieValues(header: string | undefined, name: string): string[] {
   if (!header) return [];
@@ -67,7 +73,7 @@ function requestedHost(req: Request): string | undefined {
 export function readRuntimeRequest(req: Request, uri: string, entry: RuntimeEntry): RuntimeRequest {
   if (entry.addressing.layout === 'path') {
     const { username, path } = routedPath(uri);
-    const rest = username ? path.slice(`/u/${username}`.length) || '/' : path;
+    const rest = username ? insideRuntime(path, username) : path;
     const visitor = req.user ? { id: req.user.id, username: req.user.username } : null;
     return { username, rest, next: username ? path : rest, visitor, context: contextOf(req) };
   }

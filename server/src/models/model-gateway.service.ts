@@ -5,11 +5,11 @@
  * Usage is always known: a streamed call asks LiteLLM for `stream_options.include_usage`, and when the
  * client did not ask for it, the chunk that carries it is kept back (OpenAI's clients do not expect it).
  */
-import { createHash } from 'node:crypto';
 import { AppError, ClientGoneError, UnauthorizedError } from '../errors/app-error';
 import type { Logger } from '../logging/logger';
 import type { ModelCallRepository, NewModelCall } from '../repositories/model-call.repository';
 import type { RuntimeRepository } from '../repositories/runtime.repository';
+import { runtimeTokenHash } from '../runtimes/runtime-token';
 import type { LiteLlmClient } from './litellm-client';
 import { SseSplitter } from './sse';
 
@@ -36,8 +36,6 @@ interface Chunk {
 
 /** A model call refused or failed; the route writes it in OpenAI's error shape. */
 export class ModelCallError extends AppError {}
-
-const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 function parseChunk(data: string | null): Chunk | null {
   if (!data || data === '[DONE]') return null;
@@ -69,7 +67,7 @@ export class ModelGateway {
   authenticate(authorization: string | undefined): ModelCaller {
     const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     if (!token) throw new UnauthorizedError('Missing API key: send your runtime token as a Bearer token.', 'missing_api_key');
-    const owner = this.runtimes.ownerOfToken(tokenHash(token));
+    const owner = this.runtimes.ownerOfToken(runtimeTokenHash(token));
     if (!owner) throw new UnauthorizedError('This API key is not valid (a runtime token that was replaced, or none of ours).', 'invalid_api_key');
     return owner;
   }

@@ -3,7 +3,8 @@
  * the image changed, its volume kept), started, and waited for until its gateway's /healthz says
  * ok. A crash while starting stops the container and names the cause with the last log lines.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { newRuntimeToken, runtimeTokenHash } from '../runtimes/runtime-token';
 import { AppError } from '../errors/app-error';
 import type { RuntimeRecord, RuntimeRepository } from '../repositories/runtime.repository';
 import type { HealthProbe } from '../runtimes/health-probe';
@@ -97,7 +98,7 @@ export class RuntimeBringUp {
       for (;;) {
         const spec = this.specFor(owner, record, image);
         // A fresh container gets a fresh model token; only its hash is kept.
-        const token = `ccrt_${randomBytes(32).toString('base64url')}`;
+        const token = newRuntimeToken();
         try {
           container = await this.driver.create({
             username: owner.username,
@@ -114,7 +115,7 @@ export class RuntimeBringUp {
           record = this.runtimes.ensure(owner.id, subnetCapacity(this.settings.subnetPool), avoid);
           continue;
         }
-        this.runtimes.update(owner.id, { tokenHash: sha256(token), containerId: container.id });
+        this.runtimes.update(owner.id, { tokenHash: runtimeTokenHash(token), containerId: container.id });
         break;
       }
     }

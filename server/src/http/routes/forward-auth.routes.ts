@@ -20,7 +20,7 @@ import { AppError, NotFoundError, UnauthorizedError } from '../../errors/app-err
 import { runtimeOrigin } from '../../proxy/runtime-address';
 import { AmbiguousPathError } from '../routed-path';
 import { sendRuntimeOriginPage } from '../runtime-origin-pages';
-import { readRuntimeRequest, RETURNING_PARAM, runtimeHostCookie, RUNTIME_SIGN_IN_PATH, type RuntimeEntry, type RuntimeRequest } from '../runtime-visitor';
+import { readRuntimeRequest, redirectUncached as redirect, RETURNING_PARAM, runtimeHostCookie, RUNTIME_SIGN_IN_PATH, type RuntimeEntry, type RuntimeRequest } from '../runtime-visitor';
 import type { RuntimeService } from '../../services/runtime.service';
 
 /** The header OpenClaw's trusted-proxy auth reads the user from (openclaw-config.ts). */
@@ -40,11 +40,6 @@ function singleHeader(req: Request, name: string): string | undefined {
 function isNavigation(req: Request, method: string): boolean {
   if (method !== 'GET' || req.get('Upgrade')) return false;
   return req.get('Sec-Fetch-Mode') === 'navigate' || (req.get('Accept') ?? '').includes('text/html');
-}
-
-function redirect(res: Response, location: string): void {
-  res.setHeader('Cache-Control', 'no-store');
-  res.redirect(302, location);
 }
 
 /**

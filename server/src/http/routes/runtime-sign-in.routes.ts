@@ -10,14 +10,9 @@
  */
 import { Router, type Request, type Response } from 'express';
 import { runtimeAddress, runtimeOrigin } from '../../proxy/runtime-address';
-import { AmbiguousPathError, routedPath } from '../routed-path';
+import { AmbiguousPathError, insideRuntime, routedPath } from '../routed-path';
 import { sendRuntimeOriginPage } from '../runtime-origin-pages';
-import { RETURNING_PARAM, RUNTIME_SIGN_IN_PATH, type RuntimeEntry } from '../runtime-visitor';
-
-function redirect(res: Response, location: string): void {
-  res.setHeader('Cache-Control', 'no-store');
-  res.redirect(302, location);
-}
+import { RETURNING_PARAM, RUNTIME_SIGN_IN_PATH, redirectUncached as redirect, type RuntimeEntry } from '../runtime-visitor';
 
 export function runtimeSignInRoutes(entry: RuntimeEntry): Router {
   const router = Router();
@@ -34,7 +29,7 @@ export function runtimeSignInRoutes(entry: RuntimeEntry): Router {
     // Not signed in: the web UI signs in and comes back here with the same place to open.
     if (!req.user) return redirect(res, `${entry.publicUrl}/?next=${encodeURIComponent(target.path)}`);
     if (req.user.username !== target.username) return sendRuntimeOriginPage(req, res, 'not_found', entry.publicUrl);
-    const rest = target.path.slice(`/u/${target.username}`.length) || '/';
+    const rest = insideRuntime(target.path, target.username);
     if (entry.addressing.layout === 'path') return redirect(res, runtimeAddress(entry.addressing, target.username, rest));
     // Sent back by the runtime host just after signing in there: the browser did not keep its cookie.
     if (req.query[RETURNING_PARAM] === '1' && entry.handoff.cookieRefused(req.sessionID)) return sendRuntimeOriginPage(req, res, 'cookies_refused', entry.publicUrl);
