@@ -13,3 +13,6 @@ export function usernameLooksValid(value: string): boolean {
 export function passwordLooksValid(value: string): boolean {
   return value.length >= PASSWORD_MIN && value.length <= PASSWORD_MAX;
 }
+
+/** A model's public name (the API contract): 1–64 of [A-Za-z0-9._:-], starting with a letter or digit. */
+export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;

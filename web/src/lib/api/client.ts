@@ -21,14 +21,25 @@ import type {
   FileEntry,
   FileStat,
   FolderListing,
+  Model,
+  ModelCheck,
+  ModelInput,
+  ModelLimitsInput,
+  ModelProvider,
+  ModelsOverview,
+  MyUsage,
+  NewProvider,
   NewUser,
   PasswordChange,
+  ProviderPatch,
   Role,
   Runtime,
   RuntimeStepEvent,
   SessionResponse,
   UploadedFile,
+  UsageReport,
   User,
+  UserModelLimits,
   UserPatch,
 } from './types';
 
@@ -256,7 +267,54 @@ export const api = {
 
   /** Where a zip of these files and folders downloads from. */
   archiveUrl: (paths: readonly string[]) => `${BASE}/files/archive?${paths.map((path) => `path=${encodeURIComponent(path)}`).join('&')}`,
+
+  // --- the model layer (admin: providers, models, limits, everyone's usage) ---
+  // Every write re-applies LiteLLM's configuration: the gateway says `restarting` for a few seconds after.
+
+  /** The gateway's state, the kinds of provider, the providers and the models. */
+  modelsOverview: () => request<ModelsOverview>('GET', '/admin/models'),
+
+  /** 409 conflict with field name when taken; 400 validation_failed with fields. */
+  createProvider: async (input: NewProvider) => (await request<{ provider: ModelProvider }>('POST', '/admin/model-providers', { body: input })).provider,
+
+  updateProvider: async (id: number, patch: ProviderPatch) =>
+    (await request<{ provider: ModelProvider }>('PATCH', `/admin/model-providers/${id}`, { body: patch })).provider,
+
+  /** 409 provider_in_use while models use it. */
+  deleteProvider: (id: number) => request<void>('DELETE', `/admin/model-providers/${id}`),
+
+  createModel: async (input: ModelInput) => (await request<{ model: Model }>('POST', '/admin/models', { body: input })).model,
+
+  updateModel: async (id: number, patch: Partial<ModelInput>) => (await request<{ model: Model }>('PATCH', `/admin/models/${id}`, { body: patch })).model,
+
+  deleteModel: (id: number) => request<void>('DELETE', `/admin/models/${id}`),
+
+  /** A real one-token call through LiteLLM: up to ~30 s. A failed call is an answer (`ok: false`), not an error. */
+  checkModel: (id: number) => request<ModelCheck>('POST', `/admin/models/${id}/check`),
+
+  userModelLimits: (userId: number) => request<UserModelLimits>('GET', `/admin/users/${userId}/model-limits`),
+
+  /** null (or absent) = use the default; 0 = no limit. Answers like userModelLimits. */
+  setUserModelLimits: (userId: number, limits: ModelLimitsInput) =>
+    request<UserModelLimits>('PUT', `/admin/users/${userId}/model-limits`, { body: limits }),
+
+  /** Everyone's use by day, user and model; `to` inclusive (YYYY-MM-DD, UTC). Default: the last 30 days. */
+  usageReport: (range: { from?: string; to?: string } = {}) => request<UsageReport>('GET', `/admin/usage${rangeQuery(range)}`),
+
+  /** Where the same rows download from as CSV (a plain link: Content-Disposition attachment). */
+  usageCsvUrl: (range: { from?: string; to?: string } = {}) => `${BASE}/admin/usage.csv${rangeQuery(range)}`,
+
+  /** My own use: today, this month, my limits, the last `days` days and the models I may call. */
+  myUsage: (days = 30) => request<MyUsage>('GET', `/me/usage?days=${days}`),
 };
+
+function rangeQuery(range: { from?: string; to?: string }): string {
+  const query = new URLSearchParams();
+  if (range.from) query.set('from', range.from);
+  if (range.to) query.set('to', range.to);
+  const text = query.toString();
+  return text ? `?${text}` : '';
+}
 
 /** A file to upload and the name it gets below the target folder ("docs/a.txt" makes docs/). */
 export interface UploadItem {

@@ -94,6 +94,7 @@ const codeMessages: Record<string, MessageKey> = {
   precondition_required: 'error.precondition_required',
   upload_incomplete: 'error.upload_incomplete',
   request_aborted: 'error.upload_incomplete',
+  provider_in_use: 'error.provider_in_use',
 };
 
 /**
@@ -126,6 +127,8 @@ const fieldMessages: Record<string, MessageKey> = {
   'validation_failed:currentPassword': 'fieldError.currentPasswordWrong',
   'validation_failed:role': 'fieldError.role',
   'conflict:username': 'fieldError.usernameTaken',
+  'provider_exists:name': 'fieldError.nameTaken',
+  'model_exists:name': 'fieldError.nameTaken',
 };
 
 /**

@@ -147,3 +147,196 @@ export interface UploadedFile {
   path: string;
   size: number;
 }
+
+// --- the model layer: providers, models, limits and usage ---
+
+/** LiteLLM, as the control plane last found it. `restarting` for a few seconds after every write. */
+export type GatewayState = 'ready' | 'restarting' | 'unreachable' | 'not_set_up';
+
+export interface GatewayStatus {
+  state: GatewayState;
+  message: string | null;
+  /** ISO 8601: when the current configuration was applied; null before the first time. */
+  appliedAt: string | null;
+}
+
+export type ProviderKind = 'openai' | 'anthropic' | 'openrouter' | 'openai_compatible' | 'gemini' | 'mistral' | 'groq' | 'deepseek' | 'ollama';
+
+/** What the server knows about a kind of provider: whether it takes a base URL, where its key may come from. */
+export interface ProviderKindInfo {
+  kind: ProviderKind;
+  label: string;
+  baseUrl: 'required' | 'optional' | 'none';
+  defaultBaseUrl: string | null;
+  /** The .env variable LiteLLM reads this kind's key from (e.g. OPENAI_API_KEY), if any. */
+  envVar: string | null;
+  keyRequired: boolean;
+  /** Example upstream model ids, e.g. ['gpt-4o-mini']. */
+  examples: string[];
+}
+
+/** Where a provider's key comes from. The key itself is never sent back: only its last characters. */
+export interface ProviderKey {
+  source: 'stored' | 'env' | 'none';
+  /** e.g. '…a1b2', for a stored key. */
+  hint: string | null;
+  envVar: string | null;
+  /** Whether that .env variable is set on the server. */
+  envPresent: boolean;
+}
+
+export interface ModelProvider {
+  id: number;
+  name: string;
+  kind: ProviderKind;
+  baseUrl: string | null;
+  key: ProviderKey;
+  modelCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type ModelAccess = 'everyone' | 'admins' | 'listed';
+
+export interface Model {
+  id: number;
+  /** What users see and call. */
+  name: string;
+  providerId: number;
+  /** The provider's own id for it. */
+  upstreamModel: string;
+  contextWindow: number;
+  maxTokens: number;
+  /** USD per million tokens; null when unknown (its cost then counts as 0). */
+  inputPricePerMTok: number | null;
+  outputPricePerMTok: number | null;
+  enabled: boolean;
+  isDefault: boolean;
+  access: ModelAccess;
+  /** Who may use it when `access` is `listed`. */
+  allowedUserIds: number[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** GET /api/admin/models. */
+export interface ModelsOverview {
+  gateway: GatewayStatus;
+  kinds: ProviderKindInfo[];
+  providers: ModelProvider[];
+  models: Model[];
+}
+
+export interface NewProvider {
+  name: string;
+  kind: ProviderKind;
+  baseUrl?: string | null;
+  apiKey?: string;
+}
+
+/** `apiKey`: a string replaces the stored key, null removes it (the .env variable is then used, if any), absent leaves it. */
+export interface ProviderPatch {
+  name?: string;
+  baseUrl?: string | null;
+  apiKey?: string | null;
+}
+
+export interface ModelInput {
+  name: string;
+  providerId: number;
+  upstreamModel: string;
+  contextWindow?: number;
+  maxTokens?: number;
+  inputPricePerMTok?: number | null;
+  outputPricePerMTok?: number | null;
+  enabled?: boolean;
+  isDefault?: boolean;
+  access?: ModelAccess;
+  allowedUserIds?: number[];
+}
+
+/** POST /api/admin/models/:id/check: one real one-token call through LiteLLM. */
+export type ModelCheck = { ok: true; latencyMs: number } | { ok: false; message: string };
+
+/** Per-user limits on model use; 0 means no limit. Tokens are prompt + completion; days and months are UTC. */
+export interface ModelLimits {
+  dailyTokens: number;
+  monthlyTokens: number;
+  dailyCostUsd: number;
+  monthlyCostUsd: number;
+  requestsPerMinute: number;
+  concurrentRequests: number;
+}
+
+export type ModelLimitKey = keyof ModelLimits;
+
+/** GET/PUT /api/admin/users/:id/model-limits. */
+export interface UserModelLimits {
+  defaults: ModelLimits;
+  /** Only the keys an admin set for this user. */
+  overrides: Partial<ModelLimits>;
+  effective: ModelLimits;
+}
+
+/** PUT body: null (or absent) = use the default. */
+export type ModelLimitsInput = { [K in ModelLimitKey]?: number | null };
+
+export interface UsageTotals {
+  requests: number;
+  tokens: number;
+  costUsd: number;
+}
+
+/** One model on one UTC day. */
+export interface UsageDay {
+  /** YYYY-MM-DD (UTC). */
+  day: string;
+  model: string;
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  costUsd: number;
+}
+
+/** A model the signed-in user may call. */
+export interface UsableModel {
+  name: string;
+  contextWindow: number;
+  maxTokens: number;
+  isDefault: boolean;
+}
+
+/** GET /api/me/usage. */
+export interface MyUsage {
+  today: UsageTotals;
+  month: UsageTotals;
+  /** The limits that apply to me (0 = none). */
+  limits: ModelLimits;
+  /** ISO 8601: when the day's and the month's counts start again. */
+  resets: { day: string; month: string };
+  days: UsageDay[];
+  models: UsableModel[];
+}
+
+/** One user, model and UTC day in GET /api/admin/usage. `userId` is null for a deleted user. */
+export interface UsageRow {
+  day: string;
+  userId: number | null;
+  username: string;
+  model: string;
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  costUsd: number;
+}
+
+/** GET /api/admin/usage (`to` inclusive). */
+export interface UsageReport {
+  from: string;
+  to: string;
+  rows: UsageRow[];
+  totals: { requests: number; errors: number; tokens: number; costUsd: number };
+}
