@@ -1,9 +1,16 @@
 /**
- * Hash routing for the signed-in part of the app: `#/` (home), `#/users` (admins) and
- * `#/files/<folder>` (my workspace; each name URI-encoded, so any name survives).
+ * Hash routing for the signed-in part of the app: `#/` (home), `#/users`, `#/models` and
+ * `#/admin-usage` (admins), `#/usage` (my model use) and `#/files/<folder>` (my workspace;
+ * each name URI-encoded, so any name survives).
  * The hash keeps reloads and the back button working without server routes.
  */
-export type Route = 'home' | 'users' | 'files';
+export type Route = 'home' | 'users' | 'files' | 'models' | 'usage' | 'admin-usage';
+
+/** Routes that only admins see; anyone else who follows a link to one lands on home. */
+export const ADMIN_ROUTES: readonly Route[] = ['users', 'models', 'admin-usage'];
+
+/** Routes without a path: `#/<route>`. */
+const PLAIN: readonly Route[] = ['users', 'models', 'usage', 'admin-usage'];
 
 interface Location {
   route: Route;
@@ -21,7 +28,8 @@ function decode(segment: string): string {
 
 function parse(hash: string): Location {
   const [first = '', ...rest] = hash.replace(/^#\/?/, '').split('/');
-  if (first === 'users') return { route: 'users', path: '' };
+  const plain = PLAIN.find((route) => route === first);
+  if (plain) return { route: plain, path: '' };
   if (first === 'files') return { route: 'files', path: rest.filter((segment) => segment !== '').map(decode).join('/') };
   return { route: 'home', path: '' };
 }
@@ -35,7 +43,7 @@ window.addEventListener('hashchange', () => {
 });
 
 export function href(route: Route, path = ''): string {
-  if (route === 'users') return '#/users';
+  if (PLAIN.includes(route)) return `#/${route}`;
   if (route === 'files') return path ? `#/files/${path.split('/').map(encodeURIComponent).join('/')}` : '#/files';
   return '#/';
 }
