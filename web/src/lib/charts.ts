@@ -19,8 +19,4 @@ export function seriesColor(index: number): string {
   return PALETTE[index % PALETTE.length] ?? '#0f766e';
 }
 
-export function prefersReducedMotion(): boolean {
-  return window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-}
-
 export { Chart };
