@@ -48,7 +48,9 @@ function readCurrent() {
   }
 }
 
-const platform = process.env.CREWCLAW_OPENCLAW_CONFIG;
+// `--stdin`: the platform's part comes on stdin instead (a change merged into a running runtime's file,
+// which the gateway notices and reloads; the container's environment is fixed at its creation).
+const platform = process.argv.includes('--stdin') ? fs.readFileSync(0, 'utf8') : process.env.CREWCLAW_OPENCLAW_CONFIG;
 if (platform) {
   const merged = merge(readCurrent(), JSON.parse(platform));
   fs.mkdirSync(path.dirname(file), { recursive: true });

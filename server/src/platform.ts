@@ -37,11 +37,33 @@ import { RuntimeHandoff } from './services/runtime-handoff';
 import { LiteLlmClient } from './models/litellm-client';
 import { ModelGateway } from './models/model-gateway.service';
 import { ModelCallRepository } from './repositories/model-call.repository';
+import { ModelCatalogRepository } from './repositories/model-catalog.repository';
+import { createLogger } from './logging/logger';
+import { LiteLlmConfigFile } from './models/litellm-config-file';
+import { ModelAdmission } from './models/model-admission';
+import type { ModelLimits } from './models/model-limits';
+import type { OfferedModels } from './runtimes/openclaw-config';
+import { LiteLlmSidecar } from './services/litellm-sidecar';
+import { ModelCatalogService } from './services/model-catalog.service';
+import { ModelUsageService } from './services/model-usage.service';
+import { RuntimeModelPush } from './services/runtime-model-push';
 
 const sessionTtlMs = (config: Config) => config.sessionTtlHours * 3_600_000;
 
-export function runtimeSettings(config: Config): RuntimeSettings {
+export function modelLimitDefaults(config: Config): ModelLimits {
   return {
+    dailyTokens: config.modelDailyTokens,
+    monthlyTokens: config.modelMonthlyTokens,
+    dailyCostUsd: config.modelDailyCostUsd,
+    monthlyCostUsd: config.modelMonthlyCostUsd,
+    requestsPerMinute: config.modelRequestsPerMinute,
+    concurrentRequests: config.modelConcurrentRequests,
+  };
+}
+
+export function runtimeSettings(config: Config, modelsFor?: (userId: number) => OfferedModels): RuntimeSettings {
+  return {
+    modelsFor,
     image: config.runtimeImage,
     namePrefix: config.runtimeNamePrefix,
     memoryMb: config.runtimeMemoryMb,
@@ -66,7 +88,12 @@ export function createDriver(config: Config): RuntimeDriver {
   });
 }
 
-export function createServices(database: DatabaseHandle, config: Config, driver: RuntimeDriver = createDriver(config)) {
+export function createServices(
+  database: DatabaseHandle,
+  config: Config,
+  driver: RuntimeDriver = createDriver(config),
+  logger: Logger = createLogger({ level: 'warn', format: config.logFormat }),
+) {
   const users = new UserRepository(database.db);
   const sessions = new SessionRepository(database.db);
   const runtimeHandoff = new RuntimeHandoff(new RuntimeHostSessionRepository(database.db), sessions, sessionTtlMs(config));
@@ -75,9 +102,22 @@ export function createServices(database: DatabaseHandle, config: Config, driver:
   const runtimeEvents = new RuntimeEvents();
   const sessionEvents = new SessionEvents();
   const runtimeRecords = new RuntimeRepository(database.db);
-  const runtimes = new RuntimeService(driver, runtimeRecords, audit, runtimeEvents, probeGatewayHealth, runtimeSettings(config));
+  const litellm = new LiteLlmClient({ url: config.litellmUrl, masterKey: config.litellmMasterKey });
+  const sidecar = new LiteLlmSidecar(new LiteLlmConfigFile(config.litellmConfigPath), driver, litellm, logger, {
+    container: config.litellmContainer ?? null,
+    masterKey: config.litellmMasterKey,
+    readyTimeoutMs: 180_000,
+  });
+  const catalogRecords = new ModelCatalogRepository(database.db);
+  const modelCalls = new ModelCallRepository(database.db);
+  const models = new ModelCatalogService(catalogRecords, users, sidecar, new RuntimeModelPush(driver, runtimeRecords, logger), audit, logger, config.providerKeysInEnv);
+  const modelUsage = new ModelUsageService(modelCalls, catalogRecords, users, audit, modelLimitDefaults(config));
+  const runtimes = new RuntimeService(driver, runtimeRecords, audit, runtimeEvents, probeGatewayHealth, runtimeSettings(config, (userId) => models.offeredTo(userId)));
   return {
-    repositories: { users, sessions, runtimes: runtimeRecords },
+    repositories: { users, sessions, runtimes: runtimeRecords, modelCalls },
+    litellm,
+    models,
+    modelUsage,
     audit,
     auth: new AuthService(users, hasher, audit),
     users: new UserService(users, sessions, hasher, audit, runtimes, sessionEvents),
@@ -99,7 +139,7 @@ export interface Platform {
 
 export function createPlatform(config: Config, logger: Logger, database: DatabaseHandle, options: { webDir?: string; driver?: RuntimeDriver } = {}): Platform {
   const driver = options.driver ?? createDriver(config);
-  const services = createServices(database, config, driver);
+  const services = createServices(database, config, driver, logger);
   // With the proxy in a container, it is joined to runtimes' networks and is the one source of X-Forwarded-*.
   const proxy = config.proxyContainer
     ? new ProxyPeer(driver, config.proxyContainer, {
@@ -129,10 +169,15 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     const status = migrationStatus(database);
     return status.pending === 0 && status.unknown === 0;
   };
+  // LiteLLM's configuration as the catalog stands (an upgrade may render it differently).
+  services.models.apply();
   const modelGateway = new ModelGateway(
     services.repositories.runtimes,
-    new ModelCallRepository(database.db),
-    new LiteLlmClient({ url: config.litellmUrl, masterKey: config.litellmMasterKey }),
+    services.repositories.modelCalls,
+    services.litellm,
+    services.models,
+    new ModelAdmission({ since: (userId, since) => services.repositories.modelCalls.spentSince(userId, since) }, { maxWaitMs: 60_000 }),
+    (userId) => services.modelUsage.limitsFor(userId),
     (caller) => services.runtimes.recordActivity(caller),
     logger,
   );

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { addressingProblem, runtimeAddressing } from '../proxy/runtime-address';
+import { PROVIDER_KEY_ENV_VARS } from '../models/provider-kinds';
 import { serverSettings, type SettingDeclaration } from './settings';
 
 type Settings = typeof serverSettings;
@@ -13,6 +14,9 @@ type ParsedSettings = { readonly [K in keyof Settings]: Settings[K] extends Sett
 export type Config = ParsedSettings & {
   readonly logFormat: 'json' | 'pretty';
   readonly databaseFile: string;
+  readonly litellmConfigPath: string;
+  /** Which provider key variables (.env) are set: their names only, the keys are LiteLLM's. */
+  readonly providerKeysInEnv: ReadonlySet<string>;
 };
 
 export class ConfigError extends Error {
@@ -82,5 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...parsed,
     logFormat: parsed.logFormat ?? (parsed.nodeEnv === 'production' ? 'json' : 'pretty'),
     databaseFile: path.join(parsed.dataDir, 'crewclaw.db'),
+    litellmConfigPath: parsed.litellmConfigFile ?? path.join(parsed.dataDir, 'litellm', 'config.yaml'),
+    providerKeysInEnv: new Set(PROVIDER_KEY_ENV_VARS.filter((name) => Boolean(env[name]))),
   });
 }

@@ -208,9 +208,55 @@ export const serverSettings = {
   }),
   litellmMasterKey: declare({
     env: 'LITELLM_MASTER_KEY',
-    help: "The key the control plane calls LiteLLM with (LiteLLM's master key). Unset: the model endpoint answers that no models are set up.",
+    help: "The key the control plane calls LiteLLM with (LiteLLM's master key). Unset: one is made on first start and kept in LiteLLM's configuration file.",
     schema: z.string().min(16, 'must be at least 16 characters').optional(),
     secret: true,
+  }),
+  litellmConfigFile: declare({
+    env: 'LITELLM_CONFIG_FILE',
+    help: "LiteLLM's configuration, written by the control plane from the models and providers an admin set up (provider keys typed in the web UI are kept there only). Unset: litellm/config.yaml in DATA_DIR.",
+    schema: z.string().min(1).optional(),
+  }),
+  litellmContainer: declare({
+    env: 'LITELLM_CONTAINER',
+    help: "The LiteLLM container the control plane restarts when the model configuration changes (compose sets it). Unset: LiteLLM runs elsewhere; restart it yourself after a change.",
+    schema: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'expected a container name').optional(),
+  }),
+  modelDailyTokens: declare({
+    env: 'MODEL_DAILY_TOKENS',
+    default: '0',
+    help: 'Default model budget per user: prompt plus completion tokens per UTC day; 0 = no limit. Admins can set each user\'s own.',
+    schema: z.coerce.number().int().min(0),
+  }),
+  modelMonthlyTokens: declare({
+    env: 'MODEL_MONTHLY_TOKENS',
+    default: '0',
+    help: 'Default model budget per user: tokens per UTC calendar month; 0 = no limit.',
+    schema: z.coerce.number().int().min(0),
+  }),
+  modelDailyCostUsd: declare({
+    env: 'MODEL_DAILY_COST_USD',
+    default: '0',
+    help: 'Default model budget per user: US dollars per UTC day, by the models\' prices; 0 = no limit.',
+    schema: z.coerce.number().min(0),
+  }),
+  modelMonthlyCostUsd: declare({
+    env: 'MODEL_MONTHLY_COST_USD',
+    default: '0',
+    help: 'Default model budget per user: US dollars per UTC calendar month; 0 = no limit.',
+    schema: z.coerce.number().min(0),
+  }),
+  modelRequestsPerMinute: declare({
+    env: 'MODEL_REQUESTS_PER_MINUTE',
+    default: '60',
+    help: 'Default most model requests per user per minute; 0 = no limit.',
+    schema: z.coerce.number().int().min(0),
+  }),
+  modelConcurrentRequests: declare({
+    env: 'MODEL_CONCURRENT_REQUESTS',
+    default: '8',
+    help: 'Default most model requests of one user running at once; 0 = no limit.',
+    schema: z.coerce.number().int().min(0),
   }),
   modelBodyLimitBytes: declare({
     env: 'MODEL_BODY_LIMIT_BYTES',

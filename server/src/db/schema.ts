@@ -5,3 +5,4 @@ export * from './audit-log.table';
 export * from './runtimes.table';
 export * from './runtime-host-sessions.table';
 export * from './model-calls.table';
+export * from './models.table';

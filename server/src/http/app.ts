@@ -16,6 +16,10 @@ import { apiNotFound, errorHandler, openAiErrorHandler, openAiNotFound } from '.
 import { modelGatewayRoutes } from './routes/model-gateway.routes';
 import { onlyModelsFromRuntimeNetworks } from './runtime-networks';
 import type { ModelGateway } from '../models/model-gateway.service';
+import type { ModelCatalogService } from '../services/model-catalog.service';
+import type { ModelUsageService } from '../services/model-usage.service';
+import { modelsAdminRoutes } from './routes/models-admin.routes';
+import { adminUsageRoutes, myUsageRoutes } from './routes/usage.routes';
 import { requestId } from './request-id';
 import { requestLog } from './request-log';
 import { auditRoutes } from './routes/audit.routes';
@@ -55,7 +59,7 @@ export interface AppDependencies {
   csrf: Csrf;
   loginRateLimit: RequestHandler[];
   isReady: () => boolean;
-  services: { auth: AuthService; users: UserService; setup: SetupService; audit: AuditService; runtimes: RuntimeService; runtimeEvents: RuntimeEvents; sessionEvents: SessionEvents; files: FilesService };
+  services: { auth: AuthService; users: UserService; setup: SetupService; audit: AuditService; runtimes: RuntimeService; runtimeEvents: RuntimeEvents; sessionEvents: SessionEvents; files: FilesService; models: ModelCatalogService; modelUsage: ModelUsageService };
   fileLimits: { maxUploadBytes: number; maxTextEditBytes: number };
   /** The model endpoint (/v1), and the runtimes' networks, from which nothing else answers. */
   models: { gateway: ModelGateway; bodyLimitBytes: number; runtimeSubnetPool: string };
@@ -100,11 +104,13 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use('/auth/runtime-fallback', runtimeFallbackRoutes(deps.services.runtimes, deps.runtimeEntry));
   api.use('/auth/runtime-sign-in', runtimeSignInRoutes(deps.runtimeEntry));
   api.use('/auth', authRoutes({ auth: deps.services.auth, passport: deps.passport, csrf: deps.csrf, loginRateLimit: deps.loginRateLimit, sessionCookie: deps.sessionCookie }));
+  api.use('/me/usage', myUsageRoutes(deps.services.modelUsage, deps.services.models));
   api.use('/me', meRoutes(deps.services.users, deps.csrf));
   api.use('/users', usersRoutes(deps.services.users));
   api.use('/audit', auditRoutes(deps.services.audit));
   api.use('/runtime', runtimeRoutes(deps.services.runtimes, deps.services.runtimeEvents, deps.services.sessionEvents));
   api.use('/admin/runtimes', adminRuntimesRoutes(deps.services.runtimes, deps.services.users));
+  api.use('/admin', modelsAdminRoutes(deps.services.models, deps.services.modelUsage, deps.models.gateway), adminUsageRoutes(deps.services.modelUsage));
   api.use('/files', requireUser, filesRoutes(deps.services.files, ownRuntime, deps.fileLimits));
   api.use('/admin/files/:username', requireAdmin, filesRoutes(deps.services.files, adminTarget(deps.services.users), deps.fileLimits));
   api.use(apiNotFound);

@@ -26,6 +26,22 @@ export class LiteLlmClient {
     return Boolean(this.settings.masterKey);
   }
 
+  /** The key LiteLLM was configured with (the sidecar settles it at start). */
+  useMasterKey(masterKey: string): void {
+    this.settings.masterKey = masterKey;
+  }
+
+  /** Whether LiteLLM answers at all (its liveness endpoint needs no key). */
+  async alive(): Promise<boolean> {
+    try {
+      const response = await fetch(`${this.settings.url}/health/liveliness`, { signal: AbortSignal.timeout(2000) });
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
   /** A request to LiteLLM's OpenAI-compatible API; the answer as it comes (its body not read yet). */
   async request(path: string, init: { method: 'GET' | 'POST'; body?: unknown; signal?: AbortSignal }): Promise<Response> {
     if (!this.settings.masterKey) throw new AppError(503, 'models_not_set_up', 'No language models are set up on this CrewClaw yet. Ask an admin to add a model provider.');

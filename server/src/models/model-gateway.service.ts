@@ -11,7 +11,26 @@ import type { ModelCallRepository, NewModelCall } from '../repositories/model-ca
 import type { RuntimeRepository } from '../repositories/runtime.repository';
 import { runtimeTokenHash } from '../runtimes/runtime-token';
 import type { LiteLlmClient } from './litellm-client';
+import type { AdmissionTicket, CallEstimate, ModelAdmission } from './model-admission';
+import type { ModelLimits } from './model-limits';
 import { SseSplitter } from './sse';
+
+/** A model a caller may use, as the gateway needs it. */
+export interface AllowedModel {
+  name: string;
+  contextWindow: number;
+  maxTokens: number;
+  inputPricePerMTok: number | null;
+  outputPricePerMTok: number | null;
+}
+
+/** Which models a user may use (the model catalog). */
+export interface ModelDirectory {
+  allowedForUser(userId: number): { models: AllowedModel[]; default: AllowedModel | null; anyEnabled: boolean };
+}
+
+/** What the model id `default` stands for: each user's default model. */
+const DEFAULT_ALIAS = 'default';
 
 export interface ModelCaller {
   id: number;
@@ -59,6 +78,9 @@ export class ModelGateway {
     private readonly runtimes: RuntimeRepository,
     private readonly calls: ModelCallRepository,
     private readonly litellm: LiteLlmClient,
+    private readonly directory: ModelDirectory,
+    private readonly admission: ModelAdmission,
+    private readonly limitsFor: (userId: number) => ModelLimits,
     private readonly onActivity: (caller: ModelCaller) => void,
     private readonly logger: Logger,
   ) {}
@@ -72,25 +94,77 @@ export class ModelGateway {
     return owner;
   }
 
-  async listModels(caller: ModelCaller, signal: AbortSignal): Promise<unknown> {
+  /** The caller's own models (OpenAI's list shape): `default` first, then each by name. */
+  listModels(caller: ModelCaller): unknown {
     this.onActivity(caller);
-    const response = await this.litellm.request('/v1/models', { method: 'GET', signal });
-    if (!response.ok) throw await this.upstreamError(response);
-    return (await response.json());
+    const allowed = this.directory.allowedForUser(caller.id);
+    const entry = (id: string) => ({ id, object: 'model', created: 0, owned_by: 'crewclaw' });
+    return { object: 'list', data: [...(allowed.default ? [entry(DEFAULT_ALIAS)] : []), ...allowed.models.map((model) => entry(model.name))] };
+  }
+
+  /** The model a call names, if its caller may use it; `default` is their default model. */
+  private resolveModel(caller: ModelCaller, requested: string): AllowedModel {
+    const allowed = this.directory.allowedForUser(caller.id);
+    if (!allowed.anyEnabled) throw new ModelCallError(503, 'models_not_set_up', 'No language models are set up on this CrewClaw yet. Ask an admin to add one.');
+    const model = requested === DEFAULT_ALIAS ? allowed.default : allowed.models.find((candidate) => candidate.name === requested);
+    if (model) return model;
+    const offered = allowed.models.map((candidate) => candidate.name).join(', ');
+    throw new ModelCallError(
+      404,
+      'model_not_found',
+      offered ? `The model "${requested}" is not available to you. Models you can use: ${offered}.` : 'No model is available to you yet. Ask an admin to give you one.',
+    );
+  }
+
+  /** The most a call may spend: every byte of its prompt (at least one per token) and all it may answer. */
+  private estimate(request: Record<string, unknown>, model: AllowedModel): CallEstimate {
+    const promptBytes = Buffer.byteLength(JSON.stringify([request.messages, request.tools ?? null]));
+    const asked = [request.max_completion_tokens, request.max_tokens].find((value): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0);
+    const completion = asked ?? model.maxTokens;
+    return { tokens: promptBytes + completion, costUsd: priced(model, { promptTokens: promptBytes, completionTokens: completion }) ?? 0 };
+  }
+
+  /** A one-token call to a model by its name, as an admin's check that it answers. */
+  async check(modelName: string): Promise<{ ok: true; latencyMs: number } | { ok: false; message: string }> {
+    const startedAt = Date.now();
+    try {
+      const response = await this.litellm.request('/v1/chat/completions', {
+        method: 'POST',
+        body: { model: modelName, max_tokens: 1, messages: [{ role: 'user', content: 'Say OK.' }] },
+        signal: AbortSignal.timeout(60_000),
+      });
+      if (!response.ok) {
+        const failure = await this.upstreamError(response);
+        return { ok: false, message: `${failure.message} (${failure.detail ?? ''})`.slice(0, 1000) };
+      }
+      await response.body?.cancel();
+      return { ok: true, latencyMs: Date.now() - startedAt };
+    } catch (error) {
+      return { ok: false, message: error instanceof Error ? error.message : String(error) };
+    }
   }
 
   async chat(caller: ModelCaller, body: unknown, signal: AbortSignal): Promise<ChatAnswer> {
     const request = this.validChat(body);
+    const resolved = this.resolveModel(caller, request.model);
+    const model = resolved.name;
     const stream = request.stream === true;
     const options = (request.stream_options ?? {}) as { include_usage?: unknown };
     const clientWantsUsage = options.include_usage === true;
-    const upstreamBody = stream ? { ...request, stream_options: { ...options, include_usage: true } } : request;
-    const model = request.model;
-    const startedAt = new Date();
-    const meter = (call: Omit<NewModelCall, 'userId' | 'username' | 'model' | 'stream' | 'startedAt' | 'latencyMs'>) =>
-      this.meter({ userId: caller.id, username: caller.username, model, stream, startedAt, latencyMs: Date.now() - startedAt.getTime(), ...call });
-
+    const upstreamBody = { ...request, model, ...(stream ? { stream_options: { ...options, include_usage: true } } : {}) };
     this.onActivity(caller);
+    const ticket: AdmissionTicket = await this.admission.admit(caller.id, this.limitsFor(caller.id), this.estimate(request, resolved), signal);
+    // A stream never read (its client gone before the first byte) never meters: its place is freed anyway.
+    signal.addEventListener('abort', () => ticket.end(), { once: true });
+    const startedAt = new Date();
+    const meter = (call: Omit<NewModelCall, 'userId' | 'username' | 'model' | 'stream' | 'startedAt' | 'latencyMs'>) => {
+      // An admin's prices first; else LiteLLM's own figure (it knows most public models' prices).
+      const costUsd = priced(resolved, { promptTokens: call.promptTokens ?? 0, completionTokens: call.completionTokens ?? 0 }) ?? call.costUsd ?? null;
+      this.meter({ userId: caller.id, username: caller.username, model, stream, startedAt, latencyMs: Date.now() - startedAt.getTime(), ...call, costUsd });
+      // After the spend is recorded: the next call of this user sees it.
+      ticket.end();
+    };
+
     let response: Response;
     try {
       response = await this.litellm.request('/v1/chat/completions', { method: 'POST', body: upstreamBody, signal });
@@ -220,6 +294,12 @@ export class ModelGateway {
       this.logger.error('could not record a model call', { error, user: call.username, model: call.model });
     }
   }
+}
+
+/** A call's price by the model's prices an admin set; null when they set none. */
+function priced(model: AllowedModel, tokens: { promptTokens: number; completionTokens: number }): number | null {
+  if (model.inputPricePerMTok === null && model.outputPricePerMTok === null) return null;
+  return (tokens.promptTokens * (model.inputPricePerMTok ?? 0) + tokens.completionTokens * (model.outputPricePerMTok ?? 0)) / 1e6;
 }
 
 /** LiteLLM's price of a call (its x-litellm-response-cost header), when it sent a number. */

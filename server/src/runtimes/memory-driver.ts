@@ -144,6 +144,14 @@ export class MemoryDriver implements RuntimeDriver {
   /** Shared containers the tests pretend run, by name. */
   readonly peers = new Map<string, PeerContainer>();
 
+  /** Peers restarted by name, in order. */
+  readonly peerRestarts: string[] = [];
+
+  restartPeer(container: string): Promise<void> {
+    this.peerRestarts.push(container);
+    return Promise.resolve();
+  }
+
   peer(container: string): Promise<PeerContainer | null> {
     this.check();
     return Promise.resolve(this.peers.get(container) ?? null);

@@ -9,7 +9,21 @@ import { GATEWAY_PORT } from './runtime-names';
 
 export const PLATFORM_CONFIG_ENV = 'CREWCLAW_OPENCLAW_CONFIG';
 export const MODEL_PROVIDER_ID = 'crewclaw';
+/** The model id that always means "the user's default model", whichever an admin makes it. */
 export const DEFAULT_MODEL_ID = 'default';
+
+/** A model a user may use, as their OpenClaw is told of it. */
+export interface OfferedModel {
+  name: string;
+  contextWindow: number;
+  maxTokens: number;
+}
+
+export interface OfferedModels {
+  models: OfferedModel[];
+  /** The one `default` stands for; null when the user may use none. */
+  default: OfferedModel | null;
+}
 
 export interface PlatformConfigInput {
   username: string;
@@ -19,6 +33,25 @@ export interface PlatformConfigInput {
   proxyAddress: string;
   modelBaseUrl: string;
   runtimeToken: string;
+  models: OfferedModels;
+}
+
+/**
+ * The models in OpenClaw's terms: `default` first (it follows the admin's choice without a config
+ * change), then each model by the name users know it by. With none, `default` alone, whose calls are
+ * answered that no model is set up yet.
+ */
+function openClawModels(offered: OfferedModels) {
+  const fallback = offered.default ?? { name: '', contextWindow: 128000, maxTokens: 8192 };
+  return [
+    { id: DEFAULT_MODEL_ID, name: offered.default ? `Default (${offered.default.name})` : 'Default (no model set up yet)', contextWindow: fallback.contextWindow, maxTokens: fallback.maxTokens },
+    ...offered.models.map((model) => ({ id: model.name, name: model.name, contextWindow: model.contextWindow, maxTokens: model.maxTokens })),
+  ];
+}
+
+/** The part of openclaw.json that changes with the model catalog, to merge into a running runtime's file. */
+export function openClawModelsPart(offered: OfferedModels): Record<string, unknown> {
+  return { models: { providers: { [MODEL_PROVIDER_ID]: { models: openClawModels(offered) } } } };
 }
 
 export function platformOpenClawConfig(input: PlatformConfigInput): Record<string, unknown> {
@@ -51,7 +84,7 @@ export function platformOpenClawConfig(input: PlatformConfigInput): Record<strin
           apiKey: input.runtimeToken,
           api: 'openai-completions',
           request: { allowPrivateNetwork: true },
-          models: [{ id: DEFAULT_MODEL_ID, name: 'CrewClaw default model', contextWindow: 128000, maxTokens: 8192 }],
+          models: openClawModels(input.models),
         },
       },
     },

@@ -178,6 +178,11 @@ export interface RuntimeDriver {
   /** A shared container if it runs, else null. */
   peer(container: string): Promise<PeerContainer | null>;
   /**
+   * Restarts a container of the platform's own by name (the LiteLLM sidecar, after its configuration
+   * changed). Only containers labelled as this platform's; a missing one is a DriverUnavailableError.
+   */
+  restartPeer(container: string, graceSeconds: number): Promise<void>;
+  /**
    * Applies limits to the existing container at once, running or not; no container is not an error.
    * Throws LimitsRefusedError when the engine refuses them; the container keeps its old limits then.
    */

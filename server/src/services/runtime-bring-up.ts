@@ -9,7 +9,7 @@ import { AppError } from '../errors/app-error';
 import type { RuntimeRecord, RuntimeRepository } from '../repositories/runtime.repository';
 import type { HealthProbe } from '../runtimes/health-probe';
 import { redactingStream } from '../runtimes/log-redaction';
-import { PLATFORM_CONFIG_ENV, platformOpenClawConfig } from '../runtimes/openclaw-config';
+import { PLATFORM_CONFIG_ENV, platformOpenClawConfig, type OfferedModels } from '../runtimes/openclaw-config';
 import { SubnetTakenError, type RuntimeContainer, type RuntimeDriver, type RuntimeLimits } from '../runtimes/runtime-driver';
 import { subnetCapacity, subnetPlan } from '../runtimes/runtime-names';
 import { routingLabels } from '../proxy/routing-labels';
@@ -30,6 +30,8 @@ export interface BringUpSettings {
   /** Traefik serves the runtime origin over TLS (CREWCLAW_TLS on): its routers must say so. */
   runtimeTls: boolean;
   modelBaseUrl: string;
+  /** The models a user may use (the model catalog), listed in their openclaw.json. */
+  modelsFor?: (userId: number) => OfferedModels;
 }
 
 const STOP_GRACE_SECONDS = 10;
@@ -67,8 +69,9 @@ export class RuntimeBringUp {
   private specFor(owner: RuntimeOwner, record: RuntimeRecord, image: string) {
     const subnetIndex = record.subnetIndex ?? 0;
     const plan = subnetPlan(this.settings.subnetPool, subnetIndex);
+    const models = this.settings.modelsFor?.(owner.id) ?? { models: [], default: null };
     const configFor = (token: string) =>
-      platformOpenClawConfig({ username: owner.username, addressing: this.settings.addressing, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token });
+      platformOpenClawConfig({ username: owner.username, addressing: this.settings.addressing, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token, models });
     // The routing labels too: a container routed the way an older version did is made again.
     const labels = routingLabels(this.settings.namePrefix, owner.username, { tls: this.settings.runtimeTls, addressing: this.settings.addressing });
     const specHash = sha256(JSON.stringify({ image, subnetIndex, config: configFor(''), labels }));

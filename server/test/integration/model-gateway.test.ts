@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { STAND_IN_COST_USD, STAND_IN_USAGE, STAND_IN_WORDS, type OpenAiStandIn, startOpenAiStandIn } from '../support/openai-stand-in';
 import { startHealthyDriver } from './support/healthy-driver';
+import { offerModels } from './support/model-catalog';
 import { createUser, setupAdmin, startTestPlatform, type SignedIn, type TestPlatform } from './support/test-platform';
 
 const MASTER_KEY = 'sk-litellm-master-for-tests';
@@ -46,6 +47,8 @@ describe('the model endpoint (/v1)', () => {
     healthy = await startHealthyDriver();
     test = startTestPlatform({ LITELLM_URL: `http://127.0.0.1:${standIn.port}`, LITELLM_MASTER_KEY: MASTER_KEY }, { driver: healthy.driver });
     const admin = await setupAdmin(test);
+    // Every misbehaviour of the stand-in is a model of the catalog; "stand-in-unknown" is one LiteLLM does not have.
+    await offerModels(admin, ['stand-in', 'stand-in-slow', 'stand-in-cut', 'stand-in-error', 'stand-in-busy', 'stand-in-unknown']);
     alice = await createUser(test, admin, 'alice');
     await alice.agent.post('/api/runtime/start').set('X-CSRF-Token', alice.csrfToken).expect(200);
     token = healthy.driver.modelToken('alice');
@@ -99,9 +102,15 @@ describe('the model endpoint (/v1)', () => {
     expect(Date.now() - new Date(runtime.lastActivityAt).getTime()).toBeLessThan(5_000);
   });
 
-  it('lists the models', async () => {
+  it('lists the caller’s models, "default" first', async () => {
     const response = await test.request().get('/v1/models').set('Authorization', `Bearer ${token}`).expect(200);
-    expect(response.body.data.map((model: { id: string }) => model.id)).toEqual(['stand-in']);
+    expect(response.body.data.map((model: { id: string }) => model.id)).toEqual(['default', 'stand-in', 'stand-in-busy', 'stand-in-cut', 'stand-in-error', 'stand-in-slow', 'stand-in-unknown']);
+  });
+
+  it('takes "default" as the user’s default model (the first one made here)', async () => {
+    await chat(ask({ model: 'default' })).expect(200);
+    expect(standIn.requests.at(-1)?.body.model).toBe('stand-in');
+    expect(lastCall()).toMatchObject({ model: 'stand-in', outcome: 'ok' });
   });
 
   it('streams, asks the upstream for usage and keeps that chunk from a client that did not ask for it', async () => {
@@ -137,7 +146,13 @@ describe('the model endpoint (/v1)', () => {
   });
 
   it('says a model is not offered, and passes a provider’s rate limit on with when to retry', async () => {
-    const unknown = await chat(ask({ model: 'unknown-model' })).expect(404);
+    const before = standIn.requests.length;
+    const notOffered = await chat(ask({ model: 'gpt-unheard-of' })).expect(404);
+    expect(notOffered.body.error).toMatchObject({ type: 'not_found_error', code: 'model_not_found' });
+    expect(notOffered.body.error.message).toMatch(/"gpt-unheard-of" is not available to you\. Models you can use: stand-in, /);
+    expect(standIn.requests.length).toBe(before);
+    // Offered here but unknown to LiteLLM (a typo in the upstream name): the same words.
+    const unknown = await chat(ask({ model: 'stand-in-unknown' })).expect(404);
     expect(unknown.body.error).toMatchObject({ type: 'not_found_error', code: 'model_not_found' });
     const busy = await chat(ask({ model: 'stand-in-busy' })).expect(429);
     expect(busy.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
@@ -213,16 +228,17 @@ describe('the model endpoint (/v1)', () => {
   });
 });
 
-describe('the model endpoint without a reachable or configured LiteLLM', () => {
-  it('says models are not set up when there is no master key, and that the service is down when LiteLLM does not answer', async () => {
+describe('the model endpoint without models or a reachable LiteLLM', () => {
+  it('says models are not set up when no model is, and that the service is down when LiteLLM does not answer', async () => {
     const healthy = await startHealthyDriver();
-    for (const [env, status, code] of [
-      [{}, 503, 'models_not_set_up'],
-      [{ LITELLM_URL: 'http://127.0.0.1:9', LITELLM_MASTER_KEY: MASTER_KEY }, 503, 'model_gateway_unavailable'],
+    for (const [models, status, code] of [
+      [[], 503, 'models_not_set_up'],
+      [['x'], 503, 'model_gateway_unavailable'],
     ] as const) {
-      const test = startTestPlatform(env, { driver: healthy.driver });
+      const test = startTestPlatform({ LITELLM_URL: 'http://127.0.0.1:9' }, { driver: healthy.driver });
       try {
         const admin = await setupAdmin(test);
+        if (models.length > 0) await offerModels(admin, [...models]);
         const bob = await createUser(test, admin, 'bob');
         await bob.agent.post('/api/runtime/start').set('X-CSRF-Token', bob.csrfToken).expect(200);
         const response = await test

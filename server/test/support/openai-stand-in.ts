@@ -47,6 +47,11 @@ function answer(request: StandInRequest['body'], res: http.ServerResponse): void
     return;
   }
   if (!request.stream) {
+    // A slow model takes a moment for a whole answer too, so that calls overlap.
+    if (model.includes('slow') && !res.headersSent && !(res as { delayed?: boolean }).delayed) {
+      (res as { delayed?: boolean }).delayed = true;
+      return void setTimeout(() => answer(request, res), 300);
+    }
     res.writeHead(200, { 'Content-Type': 'application/json', 'x-litellm-response-cost': String(STAND_IN_COST_USD) });
     res.end(
       JSON.stringify({
@@ -93,6 +98,8 @@ export async function startOpenAiStandIn(host = '127.0.0.1'): Promise<OpenAiStan
         return;
       }
       requests.push({ path: req.url ?? '', authorization: req.headers.authorization, body });
+      // LiteLLM's liveness probe, which the control plane asks to tell whether its gateway is up.
+      if (req.method === 'GET' && req.url === '/health/liveliness') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('"I\'m alive!"');
       if (req.method === 'GET' && req.url?.endsWith('/models')) {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'stand-in', object: 'model', owned_by: 'crewclaw-tests' }] }));
         return;

@@ -28,8 +28,8 @@ export function modelGatewayRoutes(gateway: ModelGateway, bodyLimitBytes: number
   });
   router.use(express.json({ limit: bodyLimitBytes, type: () => true }));
 
-  router.get('/models', async (req, res) => {
-    res.json(await gateway.listModels(callerOf(res), clientGone(res)));
+  router.get('/models', (_req, res) => {
+    res.json(gateway.listModels(callerOf(res)));
   });
 
   router.post('/chat/completions', async (req, res) => {

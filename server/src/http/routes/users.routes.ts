@@ -2,20 +2,13 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { requireAdmin } from '../../auth/guards';
 import { contextOf } from '../../auth/request-context';
-import { NotFoundError } from '../../errors/app-error';
 import { createUserSchema, updateUserSchema } from '../../services/user.schemas';
 import type { UserService } from '../../services/user.service';
 import { parseInput } from '../../services/validate';
 import { toUserDto } from '../dto';
+import { idParam } from '../id-param';
 
 const purgeQuery = z.strictObject({ purge: z.enum(['true', 'false']).default('false').transform((value) => value === 'true') });
-
-/** Ids that are not positive integers name no user: the same 404 as a missing one. */
-function userId(raw: string | string[] | undefined): number {
-  const id = typeof raw === 'string' && /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(id)) throw new NotFoundError('user');
-  return id;
-}
 
 /** Account administration, admins only. */
 export function usersRoutes(users: UserService): Router {
@@ -29,16 +22,16 @@ export function usersRoutes(users: UserService): Router {
     res.status(201).json({ user: toUserDto(user) });
   });
   router.get('/:id', (req, res) => {
-    res.json({ user: toUserDto(users.get(userId(req.params.id))) });
+    res.json({ user: toUserDto(users.get(idParam(req.params.id, 'user'))) });
   });
   router.patch('/:id', async (req, res) => {
-    const id = userId(req.params.id);
+    const id = idParam(req.params.id, 'user');
     const user = await users.update(contextOf(req), id, parseInput(updateUserSchema, req.body));
     res.json({ user: toUserDto(user) });
   });
   router.delete('/:id', async (req, res) => {
     const { purge } = parseInput(purgeQuery, { ...req.query });
-    await users.delete(contextOf(req), userId(req.params.id), purge);
+    await users.delete(contextOf(req), idParam(req.params.id, 'user'), purge);
     res.status(204).end();
   });
   return router;

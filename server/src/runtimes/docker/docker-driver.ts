@@ -337,6 +337,13 @@ export class DockerDriver implements RuntimeDriver {
     return { id: info.Id, startedAt: info.State.StartedAt, addresses };
   }
 
+  async restartPeer(container: string, graceSeconds: number): Promise<void> {
+    const info = await this.inspect(container);
+    // Never another container of the host that happens to have the name.
+    if (!info || info.Config.Labels?.[LABELS.platform] !== this.options.prefix) throw new DriverUnavailableError(`no container ${container} of this platform`);
+    await call(() => this.docker.getContainer(container).restart({ t: graceSeconds }));
+  }
+
   async create(spec: RuntimeSpec): Promise<RuntimeContainer> {
     const { container, volume, network } = this.names(spec.username);
     await this.ensureNetwork(spec.username, spec.subnetIndex);
