@@ -91,7 +91,7 @@ export function createApp(deps: AppDependencies): express.Express {
   api.use(healthRoutes(deps.isReady));
   // File content (a text edit's PUT, a file sent as the plain body of an upload) must arrive as sent,
   // even when it is JSON.
-  const carriesFileContent = (req: express.Request) => req.method === 'PUT' || (req.method === 'POST' && req.path.endsWith('/upload'));
+  const carriesFileContent = (req: express.Request) => (req.method === 'PUT' && req.path.endsWith('/content')) || (req.method === 'POST' && req.path.endsWith('/upload'));
   api.use(express.json({ limit: deps.jsonBodyLimitBytes, type: (req) => !carriesFileContent(req as express.Request) && Boolean((req as express.Request).is('application/json')) }));
   api.use(refuseTossedSessionCookies(deps.sessionCookie));
   api.use(deps.session);

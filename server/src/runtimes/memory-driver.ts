@@ -10,6 +10,7 @@ import {
   LimitsRefusedError,
   type ContainerEvent,
   type ContainerWatch,
+  type ExecOptions,
   type ExecProcess,
   type LogOptions,
   type PeerContainer,
@@ -216,7 +217,7 @@ export class MemoryDriver implements RuntimeDriver {
     return Promise.resolve(this.containers.get(username)?.status === 'running' ? (this.clientConnectionCounts.get(username) ?? 0) : 0);
   }
 
-  exec(): Promise<ExecProcess> {
+  exec(_username: string, _command: string[], _options: ExecOptions): Promise<ExecProcess> {
     this.check();
     // Files are tested against real containers (server/test/docker) and the tool on its own (files/).
     return Promise.reject(new Error('the in-memory driver runs no processes'));

@@ -48,8 +48,9 @@ export class ModelCatalogService implements ModelDirectory {
     this.reload();
   }
 
-  kinds(): ProviderKindInfo[] {
-    return Object.values(PROVIDER_KIND_INFO);
+  /** The kinds an admin may pick, and whether the server's .env already holds a key for each. */
+  kinds(): (Omit<ProviderKindInfo, 'litellmPrefix'> & { envPresent: boolean })[] {
+    return Object.values(PROVIDER_KIND_INFO).map(({ litellmPrefix: _prefix, ...info }) => ({ ...info, envPresent: info.envVar !== null && this.keysInEnv.has(info.envVar) }));
   }
 
   view(): { providers: ProviderView[]; models: ModelWithGrants[] } {

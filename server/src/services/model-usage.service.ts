@@ -2,7 +2,7 @@
  * What users spent on models and what they may spend: each user's limits (the configured defaults and
  * an admin's overrides, audited), their usage of the day and month, and everyone's by day for admins.
  */
-import { NotFoundError } from '../errors/app-error';
+import { NotFoundError, ValidationError } from '../errors/app-error';
 import { effectiveLimits, LIMIT_KEYS, periodsAt, type LimitOverrides, type ModelLimits } from '../models/model-limits';
 import type { ModelCatalogRepository } from '../repositories/model-catalog.repository';
 import type { ModelCallRepository, Spend, UsageRow } from '../repositories/model-call.repository';
@@ -69,7 +69,9 @@ export class ModelUsageService {
     const today = periodsAt(now).dayStart;
     const to = range.to ? new Date(`${range.to}T00:00:00Z`) : today;
     const from = range.from ? new Date(`${range.from}T00:00:00Z`) : new Date(to.getTime() - 29 * DAY_MS);
-    const rows = from <= to ? this.calls.usageByDay(from, new Date(to.getTime() + DAY_MS)) : [];
+    if (from > to) throw new ValidationError([{ field: 'from', message: 'must not be after "to"' }]);
+    if (to.getTime() - from.getTime() > 366 * DAY_MS) throw new ValidationError([{ field: 'from', message: 'the range can be a year at most' }]);
+    const rows = this.calls.usageByDay(from, new Date(to.getTime() + DAY_MS));
     const totals = rows.reduce(
       (sum, row) => ({ requests: sum.requests + row.requests, errors: sum.errors + row.errors, tokens: sum.tokens + row.promptTokens + row.completionTokens, costUsd: sum.costUsd + row.costUsd }),
       { requests: 0, errors: 0, tokens: 0, costUsd: 0 },

@@ -4,7 +4,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { MemoryDriver } from '../../../src/runtimes/memory-driver';
+import type { ExecOptions, ExecProcess } from '../../../src/runtimes/runtime-driver';
 import { PLATFORM_CONFIG_ENV } from '../../../src/runtimes/openclaw-config';
 
 export class HealthyDriver extends MemoryDriver {
@@ -16,6 +18,27 @@ export class HealthyDriver extends MemoryDriver {
     await super.start(username);
     const container = this.containers.get(username);
     if (container?.status === 'running') Object.assign(container, { address: { ...this.gateway } });
+  }
+
+  /** Commands run in running runtimes, with what they were given on stdin; each "succeeds". */
+  readonly execs: { username: string; command: string[]; stdin: string }[] = [];
+
+  override exec(username: string, command: string[], options: ExecOptions): Promise<ExecProcess> {
+    if (this.containers.get(username)?.status !== 'running') return super.exec(username, command, options);
+    const record = { username, command, stdin: '' };
+    this.execs.push(record);
+    const stdin = options.stdin ? new PassThrough() : null;
+    const stdout = new PassThrough();
+    const exit = new Promise<{ code: number; stderr: string }>((resolve) => {
+      if (!stdin) return resolve({ code: 0, stderr: '' });
+      stdin.on('data', (chunk: Buffer) => (record.stdin += chunk.toString('utf8')));
+      stdin.on('end', () => {
+        stdout.end();
+        resolve({ code: 0, stderr: '' });
+      });
+    });
+    if (!stdin) stdout.end();
+    return Promise.resolve({ stdin, stdout, exit, abort: () => stdout.destroy() });
   }
 
   /** The model token the platform gave `username`'s runtime (in its OpenClaw settings), as OpenClaw would send it. */
