@@ -59,7 +59,7 @@ main() {
   command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
 
   timed "docker-engine.sh" "$CREWCLAW_ROOT/scripts/docker-engine.sh"
-  timed "build-images.sh" "$CREWCLAW_ROOT/scripts/build-images.sh" control-plane runtime traefik
+  timed "build-images.sh" "$CREWCLAW_ROOT/scripts/build-images.sh" control-plane runtime traefik litellm
 
   # Traefik runs unprivileged and reads the Docker socket through the socket's group, which differs from
   # host to host: kept in .env, so that a plain `docker compose up -d` works afterwards too.
@@ -86,7 +86,7 @@ main() {
   t="$(now_s)"
   if ! wait_until "$READY_TIMEOUT" 0.5 ready "$addr"; then
     compose ps >&2 || true
-    compose logs --tail 40 control-plane proxy >&2 || true
+    compose logs --tail 40 control-plane proxy litellm >&2 || true
     die "the platform did not answer $(probe_url "$addr")/api/ready within ${READY_TIMEOUT}s (logs above)."
   fi
   log "timing: control plane ready: $(elapsed "$t") s"

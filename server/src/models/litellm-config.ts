@@ -1,9 +1,10 @@
 /**
  * LiteLLM's configuration, made from the model catalog. The control plane is its only author: it holds
  * the master key the control plane calls LiteLLM with, and the provider keys an admin typed in the web
- * UI (under `environment_variables`, which LiteLLM loads into its own environment at start). Those keys
- * live nowhere else: not in SQLite, not in a runtime, not in a log. To write the file again, the keys
- * are read back from the file itself (readSecrets).
+ * UI. Those keys live nowhere else: not in SQLite, not in a runtime, not in a log. Each is written in
+ * the entries of its provider's models (LiteLLM 1.108 does not resolve an `os.environ/` reference to a
+ * variable the same file sets) and once more by provider id under `environment_variables`, from where
+ * the next write reads it back (readSecrets), models or not.
  */
 import { parse, stringify } from 'yaml';
 import { PROVIDER_KIND_INFO, type ProviderKind } from './provider-kinds';
@@ -53,10 +54,15 @@ export function readSecrets(text: string | null): LiteLlmSecrets {
   return secrets;
 }
 
-function apiKeyReference(provider: ConfigProvider, secrets: LiteLlmSecrets): string | undefined {
-  if (secrets.providerKeys.has(provider.id)) return `os.environ/${providerKeyVariable(provider.id)}`;
-  const envVar = PROVIDER_KIND_INFO[provider.kind].envVar;
-  return envVar ? `os.environ/${envVar}` : undefined;
+/**
+ * The key for a provider's models: the stored one; else none, and LiteLLM reads its kind's usual variable
+ * (OPENAI_API_KEY...) from its environment. A server of our own (OpenAI-compatible) gets a placeholder:
+ * without one, LiteLLM's OpenAI client would send it the OpenAI key from .env.
+ */
+function apiKeyFor(provider: ConfigProvider, secrets: LiteLlmSecrets): string | undefined {
+  const stored = secrets.providerKeys.get(provider.id);
+  if (stored) return stored;
+  return provider.kind === 'openai_compatible' ? 'no-key' : undefined;
 }
 
 /** The whole file for these providers, models and secrets (the master key must be known by now). */
@@ -67,7 +73,7 @@ export function renderLiteLlmConfig(providers: ConfigProvider[], models: ConfigM
     .map((model) => {
       const provider = byId.get(model.providerId)!;
       const info = PROVIDER_KIND_INFO[provider.kind];
-      const apiKey = apiKeyReference(provider, secrets);
+      const apiKey = apiKeyFor(provider, secrets);
       const baseUrl = provider.baseUrl ?? info.defaultBaseUrl;
       return {
         model_name: model.name,

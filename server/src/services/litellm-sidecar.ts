@@ -81,6 +81,8 @@ export class LiteLlmSidecar {
     do {
       this.restartAgain = false;
       try {
+        // Not running (compose starts it after the control plane): it reads the new file when it starts.
+        if (!(await this.driver.peer(this.options.container!))) continue;
         await this.driver.restartPeer(this.options.container!, 5);
         await this.waitReady();
         this.lastProblem = null;

@@ -56,7 +56,7 @@ describe('the model catalog', () => {
     expect(config.model_list).toEqual([
       {
         model_name: 'gpt-4o-mini',
-        litellm_params: { model: 'openai/gpt-4o-mini', api_key: `os.environ/CREWCLAW_PROVIDER_${providerId}_API_KEY`, input_cost_per_token: 0.15e-6, output_cost_per_token: 0.6e-6 },
+        litellm_params: { model: 'openai/gpt-4o-mini', api_key: KEY, input_cost_per_token: 0.15e-6, output_cost_per_token: 0.6e-6 },
       },
     ]);
     expect(config.general_settings.master_key).toMatch(/^\S{32,}$/);
@@ -77,7 +77,9 @@ describe('the model catalog', () => {
     const removed = await patch(admin, `/api/admin/model-providers/${providerId}`, { apiKey: null }).expect(200);
     expect(removed.body.provider.key).toEqual({ source: 'env', hint: null, envVar: 'OPENAI_API_KEY', envPresent: true });
     expect(configFile().environment_variables).toBeUndefined();
-    expect(configFile().model_list[0]?.litellm_params.api_key).toBe('os.environ/OPENAI_API_KEY');
+    // No key in the file: LiteLLM reads OPENAI_API_KEY itself.
+    expect(configFile().model_list[0]?.litellm_params.api_key).toBeUndefined();
+    expect(JSON.stringify(configFile())).not.toContain('sk-another-key');
     expect(auditActions(test).map((row) => row.action)).toEqual(expect.arrayContaining(['model_provider.create', 'model.create', 'model_provider.update']));
   });
 
@@ -101,6 +103,8 @@ describe('the model catalog', () => {
       baseUrl: `http://127.0.0.1:${standIn.port}/v1`,
       models: { 'admins-model': { access: 'admins' }, 'bobs-model': { access: 'listed', allowedUserIds: [bob.user.id] } },
     });
+    // A server of our own without a key gets a placeholder, never the OpenAI key LiteLLM has from .env.
+    expect(configFile().model_list.find((model) => model.model_name === 'team-model')?.litellm_params.api_key).toBe('no-key');
     await post(admin, '/api/runtime/start', {}).expect(200);
     await post(alice, '/api/runtime/start', {}).expect(200);
     await post(bob, '/api/runtime/start', {}).expect(200);

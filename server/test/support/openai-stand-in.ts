@@ -66,7 +66,8 @@ function answer(request: StandInRequest['body'], res: http.ServerResponse): void
     return;
   }
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
-  const gapMs = model.includes('slow') ? 200 : 5;
+  // `crawl`: a second between chunks, for tests that break something mid-answer.
+  const gapMs = model.includes('crawl') ? 1000 : model.includes('slow') ? 200 : 5;
   let sent = 0;
   const next = () => {
     if (res.destroyed) return;
