@@ -171,6 +171,7 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
   };
   // LiteLLM's configuration as the catalog stands (an upgrade may render it differently).
   services.models.apply();
+  services.models.watchPrices();
   const modelGateway = new ModelGateway(
     services.repositories.runtimes,
     services.repositories.modelCalls,
@@ -250,6 +251,7 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     services,
     close: () => {
       clearInterval(idleSweep);
+      services.models.stop();
       proxy?.end();
       services.runtimes.close();
       store.close();

@@ -31,6 +31,25 @@ export class LiteLlmClient {
     this.settings.masterKey = masterKey;
   }
 
+  /**
+   * The price per token of each model LiteLLM serves, where it knows one (its price list, or the prices
+   * an admin set, which the configuration passes on); models without a price are left out.
+   */
+  async modelPrices(): Promise<Map<string, { input: number; output: number }>> {
+    const response = await this.request('/model/info', { method: 'GET', signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new ModelGatewayUnavailableError(`LiteLLM's /model/info answered ${response.status}`);
+    const body = (await response.json()) as { data?: { model_name?: unknown; model_info?: { input_cost_per_token?: unknown; output_cost_per_token?: unknown } | null }[] };
+    const prices = new Map<string, { input: number; output: number }>();
+    for (const entry of body.data ?? []) {
+      const input = entry.model_info?.input_cost_per_token;
+      const output = entry.model_info?.output_cost_per_token;
+      if (typeof entry.model_name === 'string' && typeof input === 'number' && typeof output === 'number' && input >= 0 && output >= 0) {
+        prices.set(entry.model_name, { input, output });
+      }
+    }
+    return prices;
+  }
+
   /** Whether LiteLLM answers at all (its liveness endpoint needs no key). */
   async alive(): Promise<boolean> {
     try {

@@ -36,6 +36,9 @@ export class LiteLlmSidecar {
   private lastProblem: string | null = null;
   private appliedAt: Date | null = null;
   private modelCount = 0;
+  /** Per-token prices LiteLLM knows, by model name; read after each (re)start. */
+  private prices = new Map<string, { input: number; output: number }>();
+  private pricesTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly file: LiteLlmConfigFile,
@@ -67,6 +70,8 @@ export class LiteLlmSidecar {
     this.modelCount = models.filter((model) => model.enabled).length;
     const changed = this.file.write(renderLiteLlmConfig(providers, models, this.secrets));
     this.appliedAt = new Date();
+    // LiteLLM run elsewhere (restarted by its admin): its prices as it has them now, at best.
+    if (!this.options.container) this.readPrices().catch(() => undefined);
     if (!changed || !this.options.container) return;
     if (this.restarting) {
       this.restartAgain = true;
@@ -85,6 +90,7 @@ export class LiteLlmSidecar {
         if (!(await this.driver.peer(this.options.container!))) continue;
         await this.driver.restartPeer(this.options.container!, 5);
         await this.waitReady();
+        await this.readPrices();
         this.lastProblem = null;
         this.logger.info('LiteLLM restarted with the new model configuration');
       } catch (error) {
@@ -100,6 +106,38 @@ export class LiteLlmSidecar {
       if (Date.now() > deadline) throw new Error(`LiteLLM did not answer within ${Math.round(this.options.readyTimeoutMs / 1000)} s of its restart`);
       await sleep(500);
     }
+  }
+
+  /** LiteLLM's price of a model per million tokens, when it knows one. */
+  pricePerMTok(model: string): { input: number; output: number } | null {
+    const price = this.prices.get(model);
+    return price ? { input: price.input * 1e6, output: price.output * 1e6 } : null;
+  }
+
+  /**
+   * Reads LiteLLM's prices now, and again every 30 s until that works (LiteLLM may start after us).
+   * Stops with stop().
+   */
+  watchPrices(): void {
+    const attempt = () => {
+      this.readPrices().then(
+        () => (this.pricesTimer = null),
+        () => {
+          this.pricesTimer = setTimeout(attempt, 30_000);
+          this.pricesTimer.unref();
+        },
+      );
+    };
+    attempt();
+  }
+
+  stop(): void {
+    if (this.pricesTimer) clearTimeout(this.pricesTimer);
+  }
+
+  private async readPrices(): Promise<void> {
+    if (this.modelCount === 0) return;
+    this.prices = await this.client.modelPrices();
   }
 
   /** Resolves when no restart is under way (for tests and for the one-token check). */

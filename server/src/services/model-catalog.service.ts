@@ -61,6 +61,15 @@ export class ModelCatalogService implements ModelDirectory {
     return this.sidecar.status();
   }
 
+  /** Reads LiteLLM's prices (and keeps trying while it does not answer); stop() ends that. */
+  watchPrices(): void {
+    this.sidecar.watchPrices();
+  }
+
+  stop(): void {
+    this.sidecar.stop();
+  }
+
   private providerView(provider: ProviderRecord): ProviderView {
     const { keyHint: hint, ...rest } = provider;
     const envVar = PROVIDER_KIND_INFO[provider.kind].envVar;
@@ -144,8 +153,17 @@ export class ModelCatalogService implements ModelDirectory {
   /** The enabled models this user may use, and their default (the admin's choice when they may use it). */
   allowedFor(user: CatalogUser): { models: AllowedModel[]; default: AllowedModel | null; anyEnabled: boolean } {
     const enabled = this.models.filter((model) => model.enabled);
-    const models = enabled.filter((model) => model.access === 'everyone' || (model.access === 'admins' ? user.role === 'admin' : model.allowedUserIds.includes(user.id)));
+    const models = enabled
+      .filter((model) => model.access === 'everyone' || (model.access === 'admins' ? user.role === 'admin' : model.allowedUserIds.includes(user.id)))
+      .map((model) => this.withKnownPrice(model));
     return { models, default: models.find((model) => model.isDefault) ?? models[0] ?? null, anyEnabled: enabled.length > 0 };
+  }
+
+  /** An admin's prices, else LiteLLM's (its price list knows most public models): what budgets and costs use. */
+  private withKnownPrice(model: ModelWithGrants): ModelWithGrants {
+    if (model.inputPricePerMTok !== null || model.outputPricePerMTok !== null) return model;
+    const known = this.sidecar.pricePerMTok(model.name);
+    return known ? { ...model, inputPricePerMTok: known.input, outputPricePerMTok: known.output } : model;
   }
 
   /** For a caller known by id (a runtime's token): their role decides what 'admins' models they see. */

@@ -52,7 +52,7 @@ fetch(c.baseUrl + '/chat/completions', { method: 'POST', headers: { Authorizatio
     for (const name of ['stand-in', 'stand-in-crawl']) {
       await json(await send('/api/admin/models', admin, 'POST', { name, providerId: provider.provider.id, upstreamModel: name }), 201);
     }
-    await json(await call(`${http.platformUrl}/api/runtime/start`, { method: 'POST', session: bob }));
+    await json(await call(`${http.platformUrl}/api/runtime/start`, { method: 'POST', session: bob, timeoutMs: 240_000 }));
     await until('LiteLLM back with the models', async () => ((await gatewayState()).state === 'ready' ? true : null), 180_000);
     token = openclawJson().models.providers.crewclaw.apiKey;
   });

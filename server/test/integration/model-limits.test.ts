@@ -3,7 +3,7 @@
  * what a user is told when over a limit (OpenAI's 429, when to retry, which limit and when it resets),
  * that twenty calls at once never overspend a budget by more than one call, and the admin's overrides.
  */
-import { STAND_IN_USAGE, startOpenAiStandIn, type OpenAiStandIn } from '../support/openai-stand-in';
+import { STAND_IN_PRICE, STAND_IN_USAGE, startOpenAiStandIn, type OpenAiStandIn } from '../support/openai-stand-in';
 import { startHealthyDriver } from './support/healthy-driver';
 import { offerModels } from './support/model-catalog';
 import { auditActions, createUser, setupAdmin, startTestPlatform, type SignedIn, type TestPlatform } from './support/test-platform';
@@ -34,7 +34,7 @@ describe('model limits', () => {
     healthy = await startHealthyDriver();
     test = startTestPlatform({ LITELLM_URL: `http://127.0.0.1:${standIn.port}`, MODEL_REQUESTS_PER_MINUTE: '0', MODEL_CONCURRENT_REQUESTS: '0' }, { driver: healthy.driver });
     admin = await setupAdmin(test);
-    await offerModels(admin, ['stand-in-slow', 'stand-in'], { models: { 'stand-in': { inputPricePerMTok: 1000, outputPricePerMTok: 2000 } } });
+    await offerModels(admin, ['stand-in-slow', 'stand-in', 'stand-in-priced'], { models: { 'stand-in': { inputPricePerMTok: 1000, outputPricePerMTok: 2000 } } });
   });
 
   afterAll(async () => {
@@ -73,6 +73,17 @@ describe('model limits', () => {
     expect(cost).toBeLessThanOrEqual(0.05 + 0.021 + 1e-9);
     const refused = answers.find((answer) => answer.status === 429)!;
     expect(refused.body.error.message).toMatch(/^Your monthly model budget \(\$0\.05\) is used up\. It resets at \d{4}-\d\d-01T00:00:00Z/);
+  });
+
+  it('prices a streamed call by the price LiteLLM knows when the admin set none', async () => {
+    await userWithRuntime('ivan');
+    const cost = () => (test.database.sqlite.prepare("SELECT cost_usd AS c FROM model_calls WHERE username = 'ivan' ORDER BY id DESC").get() as { c: number | null } | undefined)?.c ?? null;
+    // The prices are read from LiteLLM right after the catalog changed: give that a moment.
+    for (let attempt = 0; attempt < 20 && cost() === null; attempt += 1) {
+      await test.request().post('/v1/chat/completions').set('Authorization', `Bearer ${healthy.driver.modelToken('ivan')}`).send({ ...ask('stand-in-priced'), stream: true }).expect(200);
+      if (cost() === null) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(cost()).toBeCloseTo(STAND_IN_USAGE.prompt_tokens * STAND_IN_PRICE.input + STAND_IN_USAGE.completion_tokens * STAND_IN_PRICE.output, 12);
   });
 
   it('limits requests per minute and calls at once, with when to retry', async () => {
@@ -133,7 +144,7 @@ describe('model limits', () => {
     expect(new Date(mine.resets.day).getUTCHours()).toBe(0);
     const today = new Date().toISOString().slice(0, 10);
     expect(mine.days).toEqual([{ day: today, model: 'stand-in', requests: 2, promptTokens: 22, completionTokens: 10, cachedTokens: 0, costUsd: expect.closeTo(0.042, 6) as unknown }]);
-    expect(mine.models.map((model: { name: string }) => model.name)).toEqual(['stand-in', 'stand-in-slow']);
+    expect(mine.models.map((model: { name: string }) => model.name)).toEqual(['stand-in', 'stand-in-priced', 'stand-in-slow']);
     await carol.agent.get('/api/me/usage?days=0').expect(400);
 
     const everyone = (await admin.agent.get(`/api/admin/usage?from=${today}&to=${today}`).expect(200)).body;

@@ -24,6 +24,8 @@ export interface OpenAiStandIn {
 
 export const STAND_IN_WORDS = ['Hello', ' from', ' the', ' stand-in', '.'];
 export const STAND_IN_COST_USD = 0.000123;
+/** What the stand-in, playing LiteLLM, says `stand-in-priced` costs per token. */
+export const STAND_IN_PRICE = { input: 1e-6, output: 2e-6 };
 export const STAND_IN_USAGE = { prompt_tokens: 11, completion_tokens: STAND_IN_WORDS.length, total_tokens: 11 + STAND_IN_WORDS.length };
 
 const chunk = (model: string, choices: unknown[], extra: Record<string, unknown> = {}) =>
@@ -101,6 +103,12 @@ export async function startOpenAiStandIn(host = '127.0.0.1'): Promise<OpenAiStan
       requests.push({ path: req.url ?? '', authorization: req.headers.authorization, body });
       // LiteLLM's liveness probe, which the control plane asks to tell whether its gateway is up.
       if (req.method === 'GET' && req.url === '/health/liveliness') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('"I\'m alive!"');
+      // LiteLLM's model info: a price for `stand-in-priced` only (LiteLLM knows public models' prices).
+      if (req.method === 'GET' && req.url === '/model/info') {
+        return void res
+          .writeHead(200, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ data: [{ model_name: 'stand-in-priced', model_info: { input_cost_per_token: STAND_IN_PRICE.input, output_cost_per_token: STAND_IN_PRICE.output } }] }));
+      }
       if (req.method === 'GET' && req.url?.endsWith('/models')) {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'stand-in', object: 'model', owned_by: 'crewclaw-tests' }] }));
         return;
