@@ -194,10 +194,7 @@ export class ModelCatalogService implements ModelDirectory {
   private changed(): void {
     this.reload();
     this.apply();
-    this.push.pushAll((userId) => this.offeredTo(userId)).then(
-      ({ updated, failed }) => updated.length + failed.length > 0 && this.logger.info('gave running runtimes their new model lists', { updated, failed }),
-      (error: unknown) => this.logger.warn('could not give running runtimes their new model lists', { error }),
-    );
+    this.push.pushAll((userId) => this.offeredTo(userId)).catch((error: unknown) => this.logger.warn('could not give running runtimes their new model lists', { error }));
   }
 
   private checkBaseUrl(kind: ProviderRecord['kind'], baseUrl: string | null): string | null {

@@ -11,29 +11,60 @@ import type { RuntimeDriver } from '../runtimes/runtime-driver';
 
 const MERGE_SCRIPT = '/usr/local/lib/crewclaw/merge-config.mjs';
 const RUNTIME_UID = '1000';
+/** Runtimes written to at once: a catalog change must not fork a hundred `docker exec`s. */
+const AT_ONCE = 8;
 
 export class RuntimeModelPush {
+  private running: Promise<void> | null = null;
+  private again: (() => void) | null = null;
+
   constructor(
     private readonly driver: RuntimeDriver,
     private readonly runtimes: RuntimeRepository,
     private readonly logger: Logger,
   ) {}
 
-  /** Every running runtime gets its user's models; failures are logged, never thrown (the next start fixes them). */
-  async pushAll(offeredTo: (userId: number) => OfferedModels): Promise<{ updated: string[]; failed: string[] }> {
-    const running = this.runtimes.listWithOwners().filter(({ runtime }) => runtime.state === 'running');
-    const results = await Promise.all(
-      running.map(async ({ runtime, username }) => {
+  /**
+   * Every running runtime gets its user's models, as the catalog stands when it is its turn. Changes
+   * that come while a round runs are gathered into one more round, so an older list never lands last.
+   * Failures are logged, never thrown: the runtime's next start gives it the list anyway.
+   */
+  pushAll(offeredTo: (userId: number) => OfferedModels): Promise<void> {
+    if (this.running) {
+      return new Promise((resolve) => {
+        const previous = this.again;
+        this.again = () => {
+          previous?.();
+          resolve();
+        };
+      });
+    }
+    this.running = (async () => {
+      let round: (() => void) | null = null;
+      do {
+        round?.();
+        round = this.again;
+        this.again = null;
+        await this.round(offeredTo);
+      } while (this.again);
+      round?.();
+      this.running = null;
+    })();
+    return this.running;
+  }
+
+  private async round(offeredTo: (userId: number) => OfferedModels): Promise<void> {
+    const queue = this.runtimes.listWithOwners().filter(({ runtime }) => runtime.state === 'running');
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
         try {
-          await this.push(username, offeredTo(runtime.userId));
-          return { username, ok: true };
+          await this.push(next.username, offeredTo(next.runtime.userId));
         } catch (error) {
-          this.logger.warn('could not give a running runtime its new model list; it gets it at its next start', { user: username, error });
-          return { username, ok: false };
+          this.logger.warn('could not give a running runtime its new model list; it gets it at its next start', { user: next.username, error });
         }
-      }),
-    );
-    return { updated: results.filter((result) => result.ok).map((result) => result.username), failed: results.filter((result) => !result.ok).map((result) => result.username) };
+      }
+    };
+    await Promise.all(Array.from({ length: AT_ONCE }, worker));
   }
 
   async push(username: string, offered: OfferedModels): Promise<void> {
