@@ -92,7 +92,21 @@ describe('models: from the admin’s set-up to a chat answer and the usage page'
       const calls = standIn.requests.filter((request) => request.path.endsWith('/chat/completions'));
       assert.ok(calls.length >= 1, JSON.stringify(standIn.requests.map((request) => request.path)));
       assert.equal(calls.at(-1).authorization, `Bearer ${PROVIDER_KEY}`);
-      console.log(`OpenClaw's requests as they reached the provider: ${JSON.stringify(standIn.requests.map((request) => ({ path: request.path, stream: request.body.stream, model: request.body.model })))}`);
+      // What OpenClaw itself asked of /v1 (the control plane's request log): all of it answered, none unknown.
+      const v1 = stack.server
+        .compose('logs', '--no-color', '--no-log-prefix', 'control-plane')
+        .split('\n')
+        .flatMap((line) => {
+          try {
+            const entry = JSON.parse(line.slice(line.indexOf('{')));
+            return entry.message === 'request' && entry.url?.startsWith('/v1') ? [`${entry.method} ${entry.url} ${entry.status}`] : [];
+          } catch {
+            return [];
+          }
+        });
+      console.log(`OpenClaw's requests to /v1: ${JSON.stringify(v1)}`);
+      assert.ok(v1.some((line) => line.startsWith('POST /v1/chat/completions 200')), JSON.stringify(v1));
+      assert.deepEqual(v1.filter((line) => / (404|5\d\d)$/.test(line)), []);
 
       const usage = await eventually(async () => (await alice.get('/me/usage')).body, (body) => body.today.requests >= 1, { timeoutMs: 10_000, what: 'the call in the usage' });
       assert.ok(usage.today.tokens > 0);
