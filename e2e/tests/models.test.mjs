@@ -57,6 +57,11 @@ describe('models: from the admin’s set-up to a chat answer and the usage page'
       await dialog.getByRole('button', { name: 'Add provider' }).click();
       await expectText(page.locator('main'), 'Provider Stand-in was added.');
       assert.doesNotMatch(await page.content(), new RegExp(PROVIDER_KEY.slice(3)));
+      // Nor in any field, the edit dialog's included.
+      await page.getByRole('row', { name: /Stand-in/ }).getByRole('button', { name: 'Edit' }).click();
+      const values = await page.locator('input').evaluateAll((inputs) => inputs.map((input) => input.value));
+      assert.ok(!values.some((value) => value.includes(PROVIDER_KEY.slice(3))), JSON.stringify(values));
+      await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
 
       await page.getByRole('button', { name: 'Add model' }).click();
       const modelDialog = page.getByRole('dialog');

@@ -39,7 +39,7 @@ export function readSecrets(text: string | null): LiteLlmSecrets {
   if (!text) return secrets;
   let document: unknown;
   try {
-    document = parse(text);
+    document = parse(text, { version: '1.1' });
   } catch {
     return secrets;
   }
@@ -62,7 +62,8 @@ export function readSecrets(text: string | null): LiteLlmSecrets {
 function apiKeyFor(provider: ConfigProvider, secrets: LiteLlmSecrets): string | undefined {
   const stored = secrets.providerKeys.get(provider.id);
   if (stored) return stored;
-  return provider.kind === 'openai_compatible' ? 'no-key' : undefined;
+  // The .env key goes to its own provider's address only, never to one an admin typed.
+  return provider.kind === 'openai_compatible' || provider.baseUrl ? 'no-key' : undefined;
 }
 
 /** The whole file for these providers, models and secrets (the master key must be known by now). */
@@ -102,5 +103,6 @@ export function renderLiteLlmConfig(providers: ConfigProvider[], models: ConfigM
     },
     general_settings: { master_key: secrets.masterKey },
   };
-  return `# Written by the CrewClaw control plane from its model catalog; edits here are overwritten.\n${stringify(document)}`;
+  // YAML 1.1, as LiteLLM's PyYAML reads it: a model called `on`, `yes` or `2024-05-13` stays a string.
+  return `# Written by the CrewClaw control plane from its model catalog; edits here are overwritten.\n${stringify(document, { version: '1.1' })}`;
 }

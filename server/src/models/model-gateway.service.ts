@@ -11,7 +11,7 @@ import type { ModelCallRepository, NewModelCall } from '../repositories/model-ca
 import type { RuntimeRepository } from '../repositories/runtime.repository';
 import { runtimeTokenHash } from '../runtimes/runtime-token';
 import type { LiteLlmClient } from './litellm-client';
-import type { AdmissionTicket, CallEstimate, ModelAdmission } from './model-admission';
+import type { CallEstimate, ModelAdmission } from './model-admission';
 import type { ModelLimits } from './model-limits';
 import { SseSplitter } from './sse';
 
@@ -116,12 +116,15 @@ export class ModelGateway {
     );
   }
 
-  /** The most a call may spend: every byte of its prompt (at least one per token) and all it may answer. */
-  private estimate(request: Record<string, unknown>, model: AllowedModel): CallEstimate {
+  /**
+   * The most a call may spend: every byte of its prompt (at least one per token) and all it may answer.
+   * `prompt` is what it is metered at when the provider's count never comes (cut off, client gone): a
+   * third of its bytes, about a token per word in English and per character in Chinese.
+   */
+  private estimate(request: Record<string, unknown>, model: AllowedModel): CallEstimate & { prompt: number; completion: number } {
     const promptBytes = Buffer.byteLength(JSON.stringify([request.messages, request.tools ?? null]));
-    const asked = [request.max_completion_tokens, request.max_tokens].find((value): value is number => typeof value === 'number' && Number.isInteger(value) && value > 0);
-    const completion = asked ?? model.maxTokens;
-    return { tokens: promptBytes + completion, costUsd: priced(model, { promptTokens: promptBytes, completionTokens: completion }) ?? 0 };
+    const completion = askedCompletion(request) ?? model.maxTokens;
+    return { tokens: promptBytes + completion, costUsd: priced(model, { promptTokens: promptBytes, completionTokens: completion }) ?? 0, prompt: Math.ceil(promptBytes / 3), completion };
   }
 
   /** A one-token call to a model by its name, as an admin's check that it answers. */
@@ -151,11 +154,17 @@ export class ModelGateway {
     const stream = request.stream === true;
     const options = (request.stream_options ?? {}) as { include_usage?: unknown };
     const clientWantsUsage = options.include_usage === true;
-    const upstreamBody = { ...request, model, ...(stream ? { stream_options: { ...options, include_usage: true } } : {}) };
+    const estimate = this.estimate(request, resolved);
+    const upstreamBody = {
+      ...forwardedFields(request),
+      model,
+      // Without a limit of its own, a call may answer as much as the model's most output tokens: what it reserved.
+      ...(askedCompletion(request) === null ? { max_tokens: estimate.completion } : {}),
+      ...(stream ? { stream_options: { ...options, include_usage: true } } : {}),
+    };
     this.onActivity(caller);
-    const ticket: AdmissionTicket = await this.admission.admit(caller.id, this.limitsFor(caller.id), this.estimate(request, resolved), signal);
-    // A stream never read (its client gone before the first byte) never meters: its place is freed anyway.
-    signal.addEventListener('abort', () => ticket.end(), { once: true });
+    // Ended in meter(), after the spend is recorded, on every path: the route always reads a stream to its end.
+    const ticket = await this.admission.admit(caller.id, this.limitsFor(caller.id), estimate, signal);
     const startedAt = new Date();
     const meter = (call: Omit<NewModelCall, 'userId' | 'username' | 'model' | 'stream' | 'startedAt' | 'latencyMs'>) => {
       // An admin's prices first; else LiteLLM's own figure (it knows most public models' prices).
@@ -169,7 +178,7 @@ export class ModelGateway {
     try {
       response = await this.litellm.request('/v1/chat/completions', { method: 'POST', body: upstreamBody, signal });
     } catch (error) {
-      meter({ outcome: signal.aborted ? 'client_gone' : 'error', httpStatus: error instanceof AppError ? error.status : 503 });
+      meter(signal.aborted ? { outcome: 'client_gone', httpStatus: 499, promptTokens: estimate.prompt } : { outcome: 'error', httpStatus: error instanceof AppError ? error.status : 503 });
       throw error;
     }
     if (!response.ok) {
@@ -183,7 +192,8 @@ export class ModelGateway {
         answer = (await response.json()) as { usage?: Usage };
       } catch (error) {
         if (signal.aborted) {
-          meter({ outcome: 'client_gone', httpStatus: response.status });
+          // The provider was asked and bills the prompt at least.
+          meter({ outcome: 'client_gone', httpStatus: response.status, promptTokens: estimate.prompt });
           throw new ClientGoneError();
         }
         meter({ outcome: 'error', httpStatus: 502 });
@@ -192,12 +202,13 @@ export class ModelGateway {
       meter({ outcome: 'ok', httpStatus: response.status, ...tokensOf(answer.usage), costUsd: costOf(response.headers.get('x-litellm-response-cost')) });
       return { kind: 'json', status: response.status, body: answer };
     }
-    return { kind: 'stream', status: response.status, events: this.passStream(response, clientWantsUsage, signal, meter, () => this.onActivity(caller)) };
+    return { kind: 'stream', status: response.status, events: this.passStream(response, clientWantsUsage, estimate.prompt, signal, meter, () => this.onActivity(caller)) };
   }
 
   private async *passStream(
     response: Response,
     clientWantsUsage: boolean,
+    promptEstimate: number,
     signal: AbortSignal,
     meter: (call: Omit<NewModelCall, 'userId' | 'username' | 'model' | 'stream' | 'startedAt' | 'latencyMs'>) => void,
     onEnd: () => void,
@@ -245,8 +256,9 @@ export class ModelGateway {
       delivered = true;
       yield errorEvent('The model provider stopped answering mid-way. Try again.', 'upstream_cut_off');
     } finally {
-      // Without a usage chunk (cut off, or the client left), each content chunk is counted as one token.
-      const tokens = usage ? tokensOf(usage) : { promptTokens: 0, completionTokens: contentChunks, cachedTokens: 0 };
+      // Without a usage chunk (cut off, or the client left), the provider still billed the prompt: its
+      // estimate, and each content chunk counted as one token.
+      const tokens = usage ? tokensOf(usage) : { promptTokens: promptEstimate, completionTokens: contentChunks, cachedTokens: 0 };
       meter({ outcome: signal.aborted || !delivered ? 'client_gone' : outcome, httpStatus: response.status, ...tokens, costUsd: null });
       // A long answer is use until its end, not only at its start.
       onEnd();
@@ -261,6 +273,13 @@ export class ModelGateway {
     if (typeof request.model !== 'string' || request.model === '') throw new ModelCallError(400, 'missing_model', 'Say which model to use: "model" must be a model name.');
     if (!Array.isArray(request.messages) || request.messages.length === 0) throw new ModelCallError(400, 'invalid_messages', '"messages" must be a non-empty array.');
     if (request.stream !== undefined && typeof request.stream !== 'boolean') throw new ModelCallError(400, 'invalid_stream', '"stream" must be true or false.');
+    if (request.n !== undefined && request.n !== null && request.n !== 1) throw new ModelCallError(400, 'unsupported_n', 'Only one answer per request: "n" must be 1.');
+    for (const field of ['max_tokens', 'max_completion_tokens'] as const) {
+      const value = request[field];
+      if (value !== undefined && value !== null && !(typeof value === 'number' && Number.isInteger(value) && value > 0)) {
+        throw new ModelCallError(400, 'invalid_max_tokens', `"${field}" must be a whole number above 0.`);
+      }
+    }
     return request as Record<string, unknown> & { model: string };
   }
 
@@ -294,6 +313,27 @@ export class ModelGateway {
       this.logger.error('could not record a model call', { error, user: call.username, model: call.model });
     }
   }
+}
+
+/**
+ * OpenAI's chat parameters, the only ones passed on. The rest is LiteLLM's own (fallbacks, retries,
+ * mock responses, metadata...), which the master key would honour: a `fallbacks` list could reach a model
+ * the caller may not use, metered as the one they named.
+ */
+const FORWARDED_FIELDS = new Set([
+  'messages', 'stream', 'stream_options', 'temperature', 'top_p', 'max_tokens', 'max_completion_tokens', 'stop', 'presence_penalty',
+  'frequency_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'user', 'tools', 'tool_choice', 'parallel_tool_calls', 'functions',
+  'function_call', 'response_format', 'seed', 'reasoning_effort', 'modalities', 'prediction', 'thinking', 'n',
+]);
+
+function forwardedFields(request: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(request).filter(([key]) => FORWARDED_FIELDS.has(key)));
+}
+
+/** The most a call asked to answer: the larger of its two limits (providers differ in which they honour). */
+function askedCompletion(request: Record<string, unknown>): number | null {
+  const asked = [request.max_tokens, request.max_completion_tokens].filter((value): value is number => typeof value === 'number');
+  return asked.length > 0 ? Math.max(...asked) : null;
 }
 
 /** A call's price by the model's prices an admin set; null when they set none. */

@@ -52,6 +52,11 @@ export class LiteLlmSidecar {
     client.useMasterKey(this.secrets.masterKey);
   }
 
+  /** Forgets keys of providers that are gone (a database started anew beside an old file): ids are reused. */
+  keepKeysOf(providerIds: ReadonlySet<number>): void {
+    for (const id of this.secrets.providerKeys.keys()) if (!providerIds.has(id)) this.secrets.providerKeys.delete(id);
+  }
+
   hasStoredKey(providerId: number): boolean {
     return this.secrets.providerKeys.has(providerId);
   }

@@ -46,6 +46,7 @@ export class ModelCatalogService implements ModelDirectory {
     private readonly keysInEnv: ReadonlySet<string>,
   ) {
     this.reload();
+    this.sidecar.keepKeysOf(new Set(this.providers.map((provider) => provider.id)));
   }
 
   /** The kinds an admin may pick, and whether the server's .env already holds a key for each. */
@@ -96,6 +97,10 @@ export class ModelCatalogService implements ModelDirectory {
       throw new ConflictError(`A provider named "${input.name}" exists already.`, { code: 'provider_exists', fields: [{ field: 'name', message: 'is taken' }] });
     }
     const baseUrl = input.baseUrl === undefined ? undefined : this.checkBaseUrl(provider.kind, input.baseUrl);
+    // A stored key goes to the address it was typed for, never to one set later without it.
+    if (baseUrl !== undefined && baseUrl !== provider.baseUrl && this.sidecar.hasStoredKey(id) && input.apiKey === undefined) {
+      throw new ValidationError([{ field: 'apiKey', message: 'type the key again for the new address (or remove it)' }]);
+    }
     const keyHintPatch = input.apiKey === undefined ? {} : { keyHint: input.apiKey === null ? null : keyHint(input.apiKey) };
     this.catalog.updateProvider(id, { ...(input.name === undefined ? {} : { name: input.name }), ...(baseUrl === undefined ? {} : { baseUrl }), ...keyHintPatch });
     if (input.apiKey !== undefined) this.sidecar.setProviderKey(id, input.apiKey);

@@ -13,7 +13,9 @@ const apiKey = z
   .trim()
   .min(8, 'must be at least 8 characters')
   .max(1024, 'is too long')
-  .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces');
+  .regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces')
+  // LiteLLM would read these as references to its own environment or secret stores, not as a key.
+  .refine((value) => !/^(os\.environ|oidc|azure_key_vault|aws_secret_manager|google_kms|hashicorp_vault)\//i.test(value), 'must be the key itself');
 
 export const createProviderSchema = z.strictObject({
   name,
@@ -48,7 +50,10 @@ const modelFields = {
   enabled: z.boolean({ error: 'must be true or false' }),
   isDefault: z.boolean({ error: 'must be true or false' }),
   access: z.enum(MODEL_ACCESS, { error: `must be one of ${MODEL_ACCESS.join(', ')}` }),
-  allowedUserIds: z.array(z.number().int().positive(), { error: 'must be a list of user ids' }).max(10_000),
+  allowedUserIds: z
+    .array(z.number().int().positive(), { error: 'must be a list of user ids' })
+    .max(10_000)
+    .transform((ids) => [...new Set(ids)]),
 };
 
 export const createModelSchema = z.strictObject({
@@ -82,6 +87,10 @@ export const limitOverridesSchema = z.strictObject({
   concurrentRequests: count.nullable().optional(),
 });
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD').refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), 'is not a date');
+// A day that exists: 2026-02-31 is refused, not read as 3 March.
+const day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
+  .refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) && new Date(`${value}T00:00:00Z`).toISOString().startsWith(value), 'is not a date');
 export const usageRangeSchema = z.strictObject({ from: day.optional(), to: day.optional() });
 export const usageDaysSchema = z.strictObject({ days: z.coerce.number({ error: 'must be a number' }).int().min(1).max(366).default(30) });

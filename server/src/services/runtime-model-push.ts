@@ -13,6 +13,7 @@ const MERGE_SCRIPT = '/usr/local/lib/crewclaw/merge-config.mjs';
 const RUNTIME_UID = '1000';
 /** Runtimes written to at once: a catalog change must not fork a hundred `docker exec`s. */
 const AT_ONCE = 8;
+const PUSH_TIMEOUT_MS = 20_000;
 
 export class RuntimeModelPush {
   private running: Promise<void> | null = null;
@@ -41,14 +42,18 @@ export class RuntimeModelPush {
     }
     this.running = (async () => {
       let round: (() => void) | null = null;
-      do {
+      try {
+        do {
+          round?.();
+          round = this.again;
+          this.again = null;
+          await this.round(offeredTo);
+        } while (this.again);
+      } finally {
         round?.();
-        round = this.again;
-        this.again = null;
-        await this.round(offeredTo);
-      } while (this.again);
-      round?.();
-      this.running = null;
+        // Whatever happened, the next change starts a round of its own.
+        this.running = null;
+      }
     })();
     return this.running;
   }
@@ -71,7 +76,9 @@ export class RuntimeModelPush {
     const process = await this.driver.exec(username, ['node', MERGE_SCRIPT, '--stdin'], { user: RUNTIME_UID, stdin: true });
     process.stdout.resume();
     process.stdin?.end(JSON.stringify(openClawModelsPart(offered)));
-    const { code, stderr } = await process.exit;
+    // A runtime that hangs (paused, its disk stuck) must not hold every later change back.
+    const timer = setTimeout(() => process.abort(), PUSH_TIMEOUT_MS);
+    const { code, stderr } = await process.exit.finally(() => clearTimeout(timer));
     if (code !== 0) throw new Error(`the merge script exited with ${code}: ${stderr.trim().slice(0, 500)}`);
   }
 }

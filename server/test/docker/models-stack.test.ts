@@ -34,7 +34,7 @@ describe('models through the whole stack', () => {
     call(`${http.platformUrl}${path}`, { method, session, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   const openclawJson = () => JSON.parse(docker('exec', containerName('bob'), 'cat', '/home/node/.openclaw/openclaw.json')) as { models: { providers: { crewclaw: { apiKey: string; baseUrl: string; models: { id: string }[] } } } };
   const gatewayState = async () => (await json<{ gateway: { state: string; message: string | null } }>(await call(`${http.platformUrl}/api/admin/models`, { session: admin }))).gateway;
-  const usageRows = async () => (await json<{ rows: { username: string; model: string; requests: number; errors: number; completionTokens: number }[] }>(await call(`${http.platformUrl}/api/admin/usage`, { session: admin }))).rows;
+  const usageRows = async () => (await json<{ rows: { username: string; model: string; requests: number; errors: number; promptTokens: number; completionTokens: number }[] }>(await call(`${http.platformUrl}/api/admin/usage`, { session: admin }))).rows;
   /** A streamed chat made from inside bob's runtime, as its OpenClaw makes them; resolves with what arrived. */
   const streamFromRuntime = (model: string) =>
     `const c = require('/home/node/.openclaw/openclaw.json').models.providers.crewclaw;
@@ -148,6 +148,9 @@ fetch(c.baseUrl + '/chat/completions', { method: 'POST', headers: { Authorizatio
     await until('the call metered', async () => ((await usageRows()).find((row) => row.model === 'stand-in-crawl' && row.requests === before + 1) ? true : null), 15_000);
     // Once: the upstream's end after the client left adds nothing.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    expect((await usageRows()).find((row) => row.model === 'stand-in-crawl')?.requests).toBe(before + 1);
+    const after = (await usageRows()).find((row) => row.model === 'stand-in-crawl');
+    expect(after?.requests).toBe(before + 1);
+    // Leaving early is not free: the prompt is counted.
+    expect(after?.promptTokens).toBeGreaterThan(0);
   });
 });

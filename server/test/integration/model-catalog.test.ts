@@ -136,16 +136,46 @@ describe('the model catalog', () => {
     expect(models.filter((model) => model.isDefault).map((model) => model.name)).toEqual(['admins-model']);
   });
 
-  it('gives running runtimes their new model list, without a restart', () => {
-    const pushes = healthy.driver.execs.filter((exec) => exec.command.includes('--stdin'));
-    expect(pushes.length).toBeGreaterThan(0);
-    const last = pushes.filter((exec) => exec.username === 'bob').at(-1);
-    expect(JSON.parse(last?.stdin ?? '{}')).toEqual({
-      models: { providers: { crewclaw: { models: expect.arrayContaining([expect.objectContaining({ id: 'bobs-model' })]) as unknown } } },
-    });
+  it('gives running runtimes their new model list, without a restart, each their own', () => {
+    const lastPushTo = (username: string) =>
+      JSON.parse(healthy.driver.execs.filter((exec) => exec.username === username && exec.command.includes('--stdin')).at(-1)?.stdin ?? '{}') as {
+        models?: { providers: { crewclaw: { models: { id: string }[] } } };
+      };
+    const idsOf = (username: string) => lastPushTo(username).models?.providers.crewclaw.models.map((model) => model.id);
+    // The last change (the default moved) reached every running runtime, each with their own list.
+    expect(idsOf('bob')).toEqual(['default', 'bobs-model', 'gpt-4o-mini']);
+    expect(idsOf('alice')).toEqual(['default', 'gpt-4o-mini']);
+    expect(idsOf('admin')).toEqual(['default', 'admins-model', 'gpt-4o-mini']);
+  });
+
+  it('writes names LiteLLM reads as strings, keeps .env keys to their own provider, and a stored key to its address', async () => {
+    const own = await post(admin, '/api/admin/model-providers', { name: 'Azure-ish', kind: 'openai', baseUrl: 'https://openai-proxy.example/v1' }).expect(201);
+    const ownId = own.body.provider.id as number;
+    await post(admin, '/api/admin/models', { name: 'on', providerId: ownId, upstreamModel: 'x' }).expect(201);
+    await post(admin, '/api/admin/models', { name: '2024-05-13', providerId: ownId, upstreamModel: 'x', access: 'listed', allowedUserIds: [bob.user.id, bob.user.id] }).expect(201);
+    // Read as LiteLLM's PyYAML does (YAML 1.1): still strings.
+    const yaml11 = parse(fs.readFileSync(test.config.litellmConfigPath, 'utf8'), { version: '1.1' }) as { model_list: { model_name: unknown; litellm_params: { api_key?: string } }[] };
+    const names = yaml11.model_list.map((model) => model.model_name);
+    expect(names).toEqual(expect.arrayContaining(['on', '2024-05-13']));
+    // OpenAI's kind at another address, without a key of its own: never the OPENAI_API_KEY from .env.
+    expect(yaml11.model_list.find((model) => model.model_name === 'on')?.litellm_params.api_key).toBe('no-key');
+    const models = ((await admin.agent.get('/api/admin/models').expect(200)).body as { models: { name: string; allowedUserIds: number[] }[] }).models;
+    expect(models.find((model) => model.name === '2024-05-13')?.allowedUserIds).toEqual([bob.user.id]);
+
+    // A stored key is not sent to a new address unless it is typed again.
+    await patch(admin, `/api/admin/model-providers/${ownId}`, { apiKey: 'sk-proxy-key-123456' }).expect(200);
+    const moved = await patch(admin, `/api/admin/model-providers/${ownId}`, { baseUrl: 'https://elsewhere.example/v1' }).expect(400);
+    expect(moved.body.error.fields).toEqual([{ field: 'apiKey', message: expect.stringContaining('again') as unknown }]);
+    await patch(admin, `/api/admin/model-providers/${ownId}`, { baseUrl: 'https://elsewhere.example/v1', apiKey: 'sk-elsewhere-key-98765' }).expect(200);
+    for (const name of ['on', '2024-05-13']) {
+      const { models: all } = (await admin.agent.get('/api/admin/models').expect(200)).body as { models: { id: number; name: string }[] };
+      await admin.agent.delete(`/api/admin/models/${all.find((model) => model.name === name)!.id}`).set('X-CSRF-Token', admin.csrfToken).expect(204);
+    }
+    await admin.agent.delete(`/api/admin/model-providers/${ownId}`).set('X-CSRF-Token', admin.csrfToken).expect(204);
   });
 
   it.each([
+    ['a key that is a reference to LiteLLM’s environment', '/api/admin/model-providers', { name: 'X', kind: 'openai', apiKey: 'os.environ/LITELLM_MASTER_KEY' }, 400, 'apiKey'],
     ['an unknown kind', '/api/admin/model-providers', { name: 'X', kind: 'skynet' }, 400, 'kind'],
     ['a base URL that is not http', '/api/admin/model-providers', { name: 'X', kind: 'openai_compatible', baseUrl: 'file:///etc/passwd' }, 400, 'baseUrl'],
     ['no base URL where one is needed', '/api/admin/model-providers', { name: 'X', kind: 'openai_compatible' }, 400, 'baseUrl'],

@@ -102,6 +102,17 @@ describe('the model endpoint (/v1)', () => {
     expect(Date.now() - new Date(runtime.lastActivityAt).getTime()).toBeLessThan(5_000);
   });
 
+  it('passes on OpenAI’s parameters only: none of LiteLLM’s own (fallbacks to other models, retries, mocks)', async () => {
+    await chat(ask({ temperature: 0.2, fallbacks: ['stand-in-error'], mock_testing_fallbacks: true, num_retries: 9, metadata: { tags: ['x'] }, api_base: 'http://evil.example' })).expect(200);
+    const sent = standIn.requests.at(-1)?.body as Record<string, unknown>;
+    expect(sent).toMatchObject({ model: 'stand-in', temperature: 0.2 });
+    for (const field of ['fallbacks', 'mock_testing_fallbacks', 'num_retries', 'metadata', 'api_base']) expect(sent).not.toHaveProperty(field);
+    // A call without a limit of its own is held to the model's most output tokens, which it reserved.
+    expect(sent.max_tokens).toBe(8192);
+    expect((await chat(ask({ n: 3 })).expect(400)).body.error.code).toBe('unsupported_n');
+    expect((await chat(ask({ max_tokens: -5 })).expect(400)).body.error.code).toBe('invalid_max_tokens');
+  });
+
   it('lists the caller’s models, "default" first', async () => {
     const response = await test.request().get('/v1/models').set('Authorization', `Bearer ${token}`).expect(200);
     expect(response.body.data.map((model: { id: string }) => model.id)).toEqual(['default', 'stand-in', 'stand-in-busy', 'stand-in-cut', 'stand-in-error', 'stand-in-slow', 'stand-in-unknown']);
@@ -143,6 +154,8 @@ describe('the model endpoint (/v1)', () => {
     expect(lastCall()).toMatchObject({ model: 'stand-in-slow', stream: 1, outcome: 'client_gone' });
     // The stand-in's answer was cut short by us: fewer content chunks than a whole answer.
     expect(lastCall()?.completion_tokens).toBeLessThan(STAND_IN_WORDS.length);
+    // The provider billed the prompt all the same: leaving early must not make a call free.
+    expect(lastCall()?.prompt_tokens).toBeGreaterThan(0);
   });
 
   it('says a model is not offered, and passes a provider’s rate limit on with when to retry', async () => {

@@ -157,6 +157,7 @@ describe('model limits', () => {
     expect(lines[0]).toBe('day,username,model,requests,errors,promptTokens,completionTokens,cachedTokens,costUsd');
     expect(lines).toContain(`${today},carol2,stand-in,2,0,22,10,0,0.042`);
     await admin.agent.get('/api/admin/usage?from=2026-13-40').expect(400);
+    await admin.agent.get('/api/admin/usage?from=2026-02-31').expect(400);
     await admin.agent.get('/api/admin/usage?from=2026-05-02&to=2026-05-01').expect(400);
     await carol.agent.get('/api/admin/usage').expect(403);
   });
