@@ -38,7 +38,8 @@ export interface ModelCaller {
 }
 
 export type ChatAnswer =
-  | { kind: 'json'; status: number; body: unknown }
+  /** A whole answer: OpenAI's JSON, as text. */
+  | { kind: 'json'; status: number; body: string }
   /** Each item a whole server-sent event, terminator included, to write as it comes. */
   | { kind: 'stream'; status: number; events: AsyncGenerator<string, void, undefined> };
 
@@ -187,9 +188,11 @@ export class ModelGateway {
       throw failure;
     }
     if (!stream) {
+      let text: string;
       let answer: { usage?: Usage };
       try {
-        answer = (await response.json()) as { usage?: Usage };
+        text = await response.text();
+        answer = JSON.parse(text) as { usage?: Usage };
       } catch (error) {
         if (signal.aborted) {
           // The provider was asked and bills the prompt at least.
@@ -200,7 +203,8 @@ export class ModelGateway {
         throw new ModelCallError(502, 'upstream_error', 'The model provider sent an answer that could not be read. Try again.', { detail: `LiteLLM's answer: ${String(error)}` });
       }
       meter({ outcome: 'ok', httpStatus: response.status, ...tokensOf(answer.usage), costUsd: costOf(response.headers.get('x-litellm-response-cost')) });
-      return { kind: 'json', status: response.status, body: answer };
+      // LiteLLM's bytes as they came: parsed for the usage only, not written anew.
+      return { kind: 'json', status: response.status, body: text };
     }
     return { kind: 'stream', status: response.status, events: this.passStream(response, clientWantsUsage, estimate.prompt, signal, meter, () => this.onActivity(caller)) };
   }

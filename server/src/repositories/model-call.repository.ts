@@ -40,15 +40,40 @@ function prepareSpendQuery(db: Db) {
     .prepare();
 }
 
+// Every model call writes one row: prepared once, not built and parsed again each time.
+const INSERT_COLUMNS = ['userId', 'username', 'model', 'stream', 'startedAt', 'latencyMs', 'outcome', 'httpStatus', 'promptTokens', 'completionTokens', 'cachedTokens', 'costUsd'] as const;
+
+function prepareInsert(db: Db) {
+  return db
+    .insert(modelCalls)
+    .values(Object.fromEntries(INSERT_COLUMNS.map((column) => [column, sql.placeholder(column)])) as unknown as NewModelCall)
+    .prepare();
+}
+
 export class ModelCallRepository {
   private readonly spendQuery: ReturnType<typeof prepareSpendQuery>;
+  private readonly insertStatement: ReturnType<typeof prepareInsert>;
 
   constructor(private readonly db: Db) {
     this.spendQuery = prepareSpendQuery(db);
+    this.insertStatement = prepareInsert(db);
   }
 
   insert(call: NewModelCall): void {
-    this.db.insert(modelCalls).values(call).run();
+    this.insertStatement.run({
+      userId: call.userId ?? null,
+      username: call.username,
+      model: call.model,
+      stream: call.stream,
+      startedAt: call.startedAt,
+      latencyMs: call.latencyMs,
+      outcome: call.outcome,
+      httpStatus: call.httpStatus,
+      promptTokens: call.promptTokens ?? 0,
+      completionTokens: call.completionTokens ?? 0,
+      cachedTokens: call.cachedTokens ?? 0,
+      costUsd: call.costUsd ?? null,
+    });
   }
 
   /** Newest first, for the tests and the usage pages to come. */

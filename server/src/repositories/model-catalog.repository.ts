@@ -14,8 +14,28 @@ export interface ModelWithGrants extends ModelRecord {
   allowedUserIds: number[];
 }
 
+function prepareLimitsQuery(db: Db) {
+  return db
+    .select({
+      dailyTokens: userModelLimits.dailyTokens,
+      monthlyTokens: userModelLimits.monthlyTokens,
+      dailyCostUsd: userModelLimits.dailyCostUsd,
+      monthlyCostUsd: userModelLimits.monthlyCostUsd,
+      requestsPerMinute: userModelLimits.requestsPerMinute,
+      concurrentRequests: userModelLimits.concurrentRequests,
+    })
+    .from(userModelLimits)
+    .where(eq(userModelLimits.userId, sql.placeholder('userId')))
+    .prepare();
+}
+
 export class ModelCatalogRepository {
-  constructor(private readonly db: Db) {}
+  /** Read on every model call: prepared once. */
+  private readonly limitsQuery: ReturnType<typeof prepareLimitsQuery>;
+
+  constructor(private readonly db: Db) {
+    this.limitsQuery = prepareLimitsQuery(db);
+  }
 
   providers(): ProviderRecord[] {
     return this.db.select().from(modelProviders).orderBy(modelProviders.name).all();
@@ -81,18 +101,7 @@ export class ModelCatalogRepository {
   }
 
   limitOverrides(userId: number): LimitOverrides | undefined {
-    return this.db
-      .select({
-        dailyTokens: userModelLimits.dailyTokens,
-        monthlyTokens: userModelLimits.monthlyTokens,
-        dailyCostUsd: userModelLimits.dailyCostUsd,
-        monthlyCostUsd: userModelLimits.monthlyCostUsd,
-        requestsPerMinute: userModelLimits.requestsPerMinute,
-        concurrentRequests: userModelLimits.concurrentRequests,
-      })
-      .from(userModelLimits)
-      .where(eq(userModelLimits.userId, userId))
-      .get();
+    return this.limitsQuery.get({ userId });
   }
 
   setLimitOverrides(userId: number, overrides: LimitOverrides, now = new Date()): void {

@@ -36,7 +36,7 @@ export function modelGatewayRoutes(gateway: ModelGateway, bodyLimitBytes: number
     const caller = callerOf(res);
     const gone = clientGone(res);
     const answer = await gateway.chat(caller, req.body, gone);
-    if (answer.kind === 'json') return void res.status(answer.status).json(answer.body);
+    if (answer.kind === 'json') return void res.status(answer.status).type('application/json').send(answer.body);
     res.status(answer.status);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache');
