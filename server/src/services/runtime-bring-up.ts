@@ -9,6 +9,7 @@ import { AppError } from '../errors/app-error';
 import type { RuntimeRecord, RuntimeRepository } from '../repositories/runtime.repository';
 import type { HealthProbe } from '../runtimes/health-probe';
 import { redactingStream } from '../runtimes/log-redaction';
+import { pushModelList } from '../runtimes/model-list-push';
 import { PLATFORM_CONFIG_ENV, platformOpenClawConfig, type OfferedModels } from '../runtimes/openclaw-config';
 import { SubnetTakenError, type RuntimeContainer, type RuntimeDriver, type RuntimeLimits } from '../runtimes/runtime-driver';
 import { subnetCapacity, subnetPlan } from '../runtimes/runtime-names';
@@ -35,6 +36,8 @@ export interface BringUpSettings {
 }
 
 const STOP_GRACE_SECONDS = 10;
+const NO_MODELS: OfferedModels = { models: [], default: null };
+const MODEL_PUSH_TIMEOUT_MS = 20_000;
 const HEALTH_POLL_MS = 250;
 const ERROR_LOG_LINES = 40;
 
@@ -69,13 +72,19 @@ export class RuntimeBringUp {
   private specFor(owner: RuntimeOwner, record: RuntimeRecord, image: string) {
     const subnetIndex = record.subnetIndex ?? 0;
     const plan = subnetPlan(this.settings.subnetPool, subnetIndex);
-    const models = this.settings.modelsFor?.(owner.id) ?? { models: [], default: null };
-    const configFor = (token: string) =>
-      platformOpenClawConfig({ username: owner.username, addressing: this.settings.addressing, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token, models });
+    const models = this.modelsOf(owner);
+    const configFor = (token: string, offered: OfferedModels = models) =>
+      platformOpenClawConfig({ username: owner.username, addressing: this.settings.addressing, proxyAddress: plan.proxy, modelBaseUrl: this.settings.modelBaseUrl, runtimeToken: token, models: offered });
     // The routing labels too: a container routed the way an older version did is made again.
     const labels = routingLabels(this.settings.namePrefix, owner.username, { tls: this.settings.runtimeTls, addressing: this.settings.addressing });
-    const specHash = sha256(JSON.stringify({ image, subnetIndex, config: configFor(''), labels }));
+    // Not the model list: it changes with the catalog and is merged into a kept container's file at
+    // each start (a model change must not make every runtime again, with a new token).
+    const specHash = sha256(JSON.stringify({ image, subnetIndex, config: configFor('', NO_MODELS), labels }));
     return { subnetIndex, configFor, labels, specHash };
+  }
+
+  private modelsOf(owner: RuntimeOwner): OfferedModels {
+    return this.settings.modelsFor?.(owner.id) ?? NO_MODELS;
   }
 
   driverLimits(record: RuntimeRecord | undefined): RuntimeLimits {
@@ -87,6 +96,7 @@ export class RuntimeBringUp {
   async bringUp(owner: RuntimeOwner, row: RuntimeRecord, image: string, step: (name: RuntimeStep, message?: string) => void): Promise<RuntimeContainer> {
     let record = row;
     let container = await this.driver.find(owner.username);
+    let kept = true;
     if (container && container.specHash !== this.specFor(owner, record, image).specHash) {
       step('stopping', 'the runtime settings or image changed: recreating its container (files are kept)');
       await this.driver.stop(owner.username, STOP_GRACE_SECONDS);
@@ -94,6 +104,7 @@ export class RuntimeBringUp {
       container = null;
     }
     if (!container) {
+      kept = false;
       this.runtimes.update(owner.id, { state: 'creating' });
       step('creating container');
       // Another network on the host may already use the user's /28 (another install, a VPN): move on.
@@ -128,7 +139,12 @@ export class RuntimeBringUp {
     step('starting');
     await this.driver.start(owner.username, record.subnetIndex ?? 0);
     step('waiting for health');
-    return this.waitHealthy(owner);
+    const healthy = await this.waitHealthy(owner);
+    // A kept container was made with the model list of its day: give it today's.
+    if (kept) {
+      await pushModelList(this.driver, owner.username, this.modelsOf(owner), MODEL_PUSH_TIMEOUT_MS).catch(() => undefined);
+    }
+    return healthy;
   }
 
   private async waitHealthy(owner: RuntimeOwner): Promise<RuntimeContainer> {

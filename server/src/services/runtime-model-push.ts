@@ -1,16 +1,13 @@
 /**
- * Tells running runtimes which models their users may use now: the models part of openclaw.json merged
- * into the file inside the container (the image's merge script, given the part on stdin), which the
- * OpenClaw gateway notices and reloads by itself; the runtime keeps running and keeps its state. A
- * stopped runtime gets the list when it next starts (it is part of the container's spec).
+ * Tells running runtimes which models their users may use now (runtimes/model-list-push.ts): the runtime
+ * keeps running and keeps its state. A stopped runtime gets the list when it next starts.
  */
 import type { Logger } from '../logging/logger';
 import type { RuntimeRepository } from '../repositories/runtime.repository';
-import { openClawModelsPart, type OfferedModels } from '../runtimes/openclaw-config';
+import { pushModelList } from '../runtimes/model-list-push';
+import type { OfferedModels } from '../runtimes/openclaw-config';
 import type { RuntimeDriver } from '../runtimes/runtime-driver';
 
-const MERGE_SCRIPT = '/usr/local/lib/crewclaw/merge-config.mjs';
-const RUNTIME_UID = '1000';
 /** Runtimes written to at once: a catalog change must not fork a hundred `docker exec`s. */
 const AT_ONCE = 8;
 const PUSH_TIMEOUT_MS = 20_000;
@@ -72,13 +69,8 @@ export class RuntimeModelPush {
     await Promise.all(Array.from({ length: AT_ONCE }, worker));
   }
 
-  async push(username: string, offered: OfferedModels): Promise<void> {
-    const process = await this.driver.exec(username, ['node', MERGE_SCRIPT, '--stdin'], { user: RUNTIME_UID, stdin: true });
-    process.stdout.resume();
-    process.stdin?.end(JSON.stringify(openClawModelsPart(offered)));
-    // A runtime that hangs (paused, its disk stuck) must not hold every later change back.
-    const timer = setTimeout(() => process.abort(), PUSH_TIMEOUT_MS);
-    const { code, stderr } = await process.exit.finally(() => clearTimeout(timer));
-    if (code !== 0) throw new Error(`the merge script exited with ${code}: ${stderr.trim().slice(0, 500)}`);
+  private push(username: string, offered: OfferedModels): Promise<void> {
+    return pushModelList(this.driver, username, offered, PUSH_TIMEOUT_MS);
   }
+
 }

@@ -202,6 +202,17 @@ describe('the model catalog', () => {
     await patch(admin, '/api/admin/models/99999', { enabled: false }).expect(404);
   });
 
+  it('gives a runtime started again today’s list, keeping its container and token', async () => {
+    await post(alice, '/api/runtime/stop', {}).expect(200);
+    const token = healthy.driver.modelToken('alice');
+    const { providers } = (await admin.agent.get('/api/admin/models').expect(200)).body as { providers: { id: number; name: string }[] };
+    await post(admin, '/api/admin/models', { name: 'while-stopped', providerId: providers.find((provider) => provider.name === 'Stand-in')!.id, upstreamModel: 'x' }).expect(201);
+    await post(alice, '/api/runtime/start', {}).expect(200);
+    expect(healthy.driver.modelToken('alice')).toBe(token);
+    const pushed = JSON.parse(healthy.driver.execs.filter((exec) => exec.username === 'alice').at(-1)?.stdin ?? '{}') as { models: { providers: { crewclaw: { models: { id: string }[] } } } };
+    expect(pushed.models.providers.crewclaw.models.map((model) => model.id)).toContain('while-stopped');
+  });
+
   it('checks a model with a one-token call through LiteLLM', async () => {
     const { models } = (await admin.agent.get('/api/admin/models').expect(200)).body as { models: { id: number; name: string }[] };
     const team = models.find((model) => model.name === 'bobs-model')!;
