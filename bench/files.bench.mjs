@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT, cookieOf, docker, freePort, machine, median, request, rssMiB, sleep, startControlPlane, tempDir, waitFor } from './lib.mjs';
+import { ROOT, cookieOf, docker, freePort, machine, median, request, rssMiB, sleep, withPeakRss, startControlPlane, tempDir, waitFor } from './lib.mjs';
 
 const PREFIX = 'ccfbench';
 const SIZE = 1024 ** 3;
@@ -28,25 +28,6 @@ const MANY_REPEATS = 10;
 const SETTLE_MS = 5000;
 const WORKSPACE = '/home/node/.openclaw/workspace';
 const ORIGIN = 'http://localhost:8080';
-
-/** Samples a process's RSS every 50 ms while `work` runs; returns the work's result, seconds and the peak. */
-async function measured(pid, work) {
-  let peak = rssMiB(pid);
-  const timer = setInterval(() => {
-    try {
-      peak = Math.max(peak, rssMiB(pid));
-    } catch {
-      // process gone: the work will fail and say why
-    }
-  }, 50);
-  const started = process.hrtime.bigint();
-  try {
-    const result = await work();
-    return { result, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakMiB: peak };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 function runCommand(command, args, { stdoutToNull = false } = {}) {
   return new Promise((resolve, reject) => {
@@ -146,24 +127,24 @@ async function bigTransfers(pid, base, session, container) {
     const idleMiB = rssMiB(pid);
     const rounds = { uploadCp: [], uploadApi: [], uploadMultipart: [], downloadCp: [], downloadApi: [], uploadPeak: [], downloadPeak: [] };
     for (let round = 0; round < ROUNDS; round += 1) {
-      const cp = await measured(pid, () => runCommand('docker', ['cp', bigFile, `${container}:${WORKSPACE}/cp-big.bin`]));
+      const cp = await withPeakRss(pid, () => runCommand('docker', ['cp', bigFile, `${container}:${WORKSPACE}/cp-big.bin`]));
       rounds.uploadCp.push(cp.seconds);
       await docker('exec', container, 'rm', '-f', `${WORKSPACE}/cp-big.bin`);
-      const api = await measured(pid, () => uploadRawThroughApi(base, session, bigFile, 'api-big.bin'));
+      const api = await withPeakRss(pid, () => uploadRawThroughApi(base, session, bigFile, 'api-big.bin'));
       rounds.uploadApi.push(api.seconds);
       rounds.uploadPeak.push(api.peakMiB);
       const landed = await docker('exec', container, 'stat', '-c', '%s', `${WORKSPACE}/api-big.bin`);
       if (Number(landed) !== SIZE) throw new Error(`the API upload landed ${landed} bytes`);
       await docker('exec', container, 'rm', '-f', `${WORKSPACE}/api-big.bin`);
       // The same file in a multipart form (what folder and multi-file uploads use), for comparison.
-      const multipart = await measured(pid, () => uploadThroughApi(base, session, bigFile, 'form-big.bin'));
+      const multipart = await withPeakRss(pid, () => uploadThroughApi(base, session, bigFile, 'form-big.bin'));
       rounds.uploadMultipart.push(multipart.seconds);
       rounds.uploadPeak.push(multipart.peakMiB);
       await docker('exec', container, 'rm', '-f', `${WORKSPACE}/form-big.bin`);
 
-      const cpOut = await measured(pid, () => runCommand('docker', ['cp', `${container}:${WORKSPACE}/dl`, '-'], { stdoutToNull: true }));
+      const cpOut = await withPeakRss(pid, () => runCommand('docker', ['cp', `${container}:${WORKSPACE}/dl`, '-'], { stdoutToNull: true }));
       rounds.downloadCp.push(cpOut.seconds);
-      const zip = await measured(pid, () => downloadZipThroughApi(base, session, 'dl'));
+      const zip = await withPeakRss(pid, () => downloadZipThroughApi(base, session, 'dl'));
       if (zip.result < SIZE) throw new Error(`the zip held only ${zip.result} bytes`);
       rounds.downloadApi.push(zip.seconds);
       rounds.downloadPeak.push(zip.peakMiB);
@@ -202,9 +183,9 @@ async function manyFiles(pid, base, session, container) {
   for (const count of MANY) {
     const rounds = { dockerCp: [], api: [], peak: [], after: [] };
     for (let round = 0; round < ROUNDS; round += 1) {
-      const cp = await measured(pid, () => runCommand('docker', ['cp', `${container}:${WORKSPACE}/many-${count}`, '-'], { stdoutToNull: true }));
+      const cp = await withPeakRss(pid, () => runCommand('docker', ['cp', `${container}:${WORKSPACE}/many-${count}`, '-'], { stdoutToNull: true }));
       rounds.dockerCp.push(cp.seconds);
-      const zip = await measured(pid, () => downloadZipThroughApi(base, session, `many-${count}`));
+      const zip = await withPeakRss(pid, () => downloadZipThroughApi(base, session, `many-${count}`));
       rounds.api.push(zip.seconds);
       rounds.peak.push(zip.peakMiB);
       await sleep(SETTLE_MS);
@@ -225,7 +206,7 @@ async function manyFiles(pid, base, session, container) {
   const biggest = MANY.at(-1);
   const repeated = [];
   for (let round = 0; round < MANY_REPEATS; round += 1) {
-    const zip = await measured(pid, () => downloadZipThroughApi(base, session, `many-${biggest}`));
+    const zip = await withPeakRss(pid, () => downloadZipThroughApi(base, session, `many-${biggest}`));
     await sleep(SETTLE_MS);
     repeated.push({ peakOverIdleMiB: overIdle(zip.peakMiB), afterOverIdleMiB: overIdle(rssMiB(pid)) });
   }

@@ -236,3 +236,25 @@ export async function waitQuiet({ threshold = 0.25, maxMs = 60_000 } = {}) {
   }
   return Date.now() - began;
 }
+
+/**
+ * Runs `work` while sampling a process's RSS every 50 ms; resolves with its result, how long it took
+ * and the peak RSS in MiB.
+ */
+export async function withPeakRss(pid, work) {
+  let peak = rssMiB(pid);
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssMiB(pid));
+    } catch {
+      // process gone: the work fails and says why
+    }
+  }, 50);
+  const started = process.hrtime.bigint();
+  try {
+    const result = await work();
+    return { result, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakMiB: peak };
+  } finally {
+    clearInterval(timer);
+  }
+}

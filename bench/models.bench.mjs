@@ -29,7 +29,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import { ROOT, cookieOf, docker, freePort, machine, request, resultHeader, rssMiB, sleep, startControlPlane, tempDir, waitFor } from './lib.mjs';
+import { ROOT, cookieOf, docker, freePort, machine, request, resultHeader, rssMiB, sleep, withPeakRss, startControlPlane, tempDir, waitFor } from './lib.mjs';
 
 const PREFIX = 'ccbench-models';
 const LITELLM = `${PREFIX}-litellm`;
@@ -206,23 +206,6 @@ async function streamLoad(target) {
   return { seconds: ms(seconds), completed, failed, firstFailure, streamsPerSecond: Number((completed / seconds).toFixed(1)), chunksPerSecond: Math.round(chunks / seconds), ttfb: summary(ttfbs) };
 }
 
-/** Samples a process's RSS every 50 ms while `work` runs; resolves with the work's result and the peak. */
-async function sampled(pid, work) {
-  let peak = rssMiB(pid);
-  const timer = setInterval(() => {
-    try {
-      peak = Math.max(peak, rssMiB(pid));
-    } catch {
-      // process gone: the work fails and says why
-    }
-  }, 50);
-  try {
-    return { result: await work(), peakMiB: Number(peak.toFixed(1)) };
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 async function removeOurs() {
   await docker('rm', '-f', LITELLM).catch(() => undefined);
 }
@@ -386,7 +369,7 @@ export async function run() {
       hostBefore = hostCpu();
       litellmCpuBefore = await containerCpuMs(LITELLM);
       const loadCpuBefore = cpuOf(pid).all;
-      const { result, peakMiB } = await sampled(pid, () => streamLoad(targets.ours));
+      const { result, peakMiB } = await withPeakRss(pid, () => streamLoad(targets.ours));
       result.hostBusy = busySince(hostBefore);
       result.litellmCpuMsPerStream = ms(((await containerCpuMs(LITELLM)) - litellmCpuBefore) / Math.max(1, result.completed));
       result.controlPlaneCpuSeconds = Number(((cpuOf(pid).all - loadCpuBefore) / 1000).toFixed(2));
