@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROVIDER_KEY_ENV_VARS } from '../models/provider-kinds';
 import { ConfigError, loadConfig } from './config';
+import { deploymentSettings } from './settings';
 
 describe('loadConfig', () => {
   it('gives every setting its documented default', () => {
@@ -79,3 +83,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ CREWCLAW_TLS: 'file', PUBLIC_URL: 'https://crew.example.com', RUNTIME_URL: 'https://crew.example.com:8444' }).tlsMode).toBe('file');
   });
 });
+
+describe('provider keys from .env', () => {
+  it('are documented, handed to LiteLLM by compose, and seen by the control plane by name only', () => {
+    const documented = deploymentSettings.map((setting) => setting.env);
+    const compose = fs.readFileSync(path.join(__dirname, '../../../compose.yaml'), 'utf8');
+    for (const variable of PROVIDER_KEY_ENV_VARS) {
+      expect(documented).toContain(variable);
+      expect(compose).toContain(`${variable}: \${${variable}:-}`);
+    }
+    const config = loadConfig({ OPENAI_API_KEY: 'sk-from-env-0123', GROQ_API_KEY: '' });
+    expect([...config.providerKeysInEnv]).toEqual(['OPENAI_API_KEY']);
+    expect(JSON.stringify(config)).not.toContain('sk-from-env-0123');
+  });
+});
+

@@ -364,4 +364,24 @@ export const deploymentSettings: SettingDeclaration<string>[] = [
     help: 'Tag of the CrewClaw images compose runs.',
     schema: z.string(),
   }),
+  // Provider keys for LiteLLM (compose passes these, and only these, to it), used by providers an admin
+  // set up without typing a key. The control plane only checks whether each is set.
+  ...(
+    [
+      ['OPENAI_API_KEY', 'OpenAI'],
+      ['ANTHROPIC_API_KEY', 'Anthropic'],
+      ['OPENROUTER_API_KEY', 'OpenRouter'],
+      ['GEMINI_API_KEY', 'Google Gemini'],
+      ['MISTRAL_API_KEY', 'Mistral'],
+      ['GROQ_API_KEY', 'Groq'],
+      ['DEEPSEEK_API_KEY', 'DeepSeek'],
+    ] as const
+  ).map(([env, provider]) =>
+    declare({
+      env,
+      help: `${provider} API key for LiteLLM, for ${provider} providers set up without a key of their own (Models page); never given to a runtime.`,
+      schema: z.string(),
+      secret: true,
+    }),
+  ),
 ];
