@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { ADMIN } from '../integration/support/test-platform';
-import { BOB, type ComposeStack, type Session, call, controlUiLoads, page, setUpUsers, signIn, sleep, upHttpStack } from './support/compose-stack';
+import { BOB, type ComposeStack, type Session, call, controlUiLoads, page, setUpUsers, signIn, upHttpStack } from './support/compose-stack';
 import { PREFIX, RUNTIME_IMAGE, docker } from './support/docker-platform';
 
 jest.setTimeout(600_000);
@@ -82,6 +82,7 @@ describe('the entry layer: Traefik in front, as compose runs it', () => {
     const pid = docker('inspect', '-f', '{{.State.Pid}}', `${PREFIX}-rt-admin`);
     const sniffer = `import socket, sys, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(3)); s.settimeout(0.2); end = time.time() + 4; out = b''
+sys.stderr.write('listening\\n'); sys.stderr.flush()
 while time.time() < end:
     try: out += s.recv(65535)
     except socket.timeout: pass
@@ -90,7 +91,8 @@ sys.stdout.buffer.write(out)`;
     const chunks: Buffer[] = [];
     capture.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
     const done = new Promise((resolve) => capture.on('close', resolve));
-    await sleep(1_000);
+    // Not a fixed wait: on a busy host Python may take longer than a second to open its socket.
+    await new Promise((resolve) => capture.stderr.on('data', (chunk: Buffer) => chunk.toString().includes('listening') && resolve(undefined)));
     const response = await page(`${runtimeUrl}/u/admin/?probe=wire-check`, admin, { 'X-Forwarded-User': 'bob' });
     expect(response.status).toBe(200);
     await done;
