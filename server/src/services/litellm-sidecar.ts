@@ -75,8 +75,9 @@ export class LiteLlmSidecar {
     this.modelCount = models.filter((model) => model.enabled).length;
     const changed = this.file.write(renderLiteLlmConfig(providers, models, this.secrets));
     this.appliedAt = new Date();
-    // LiteLLM run elsewhere (restarted by its admin): its prices as it has them now, at best.
-    if (!this.options.container) this.readPrices().catch(() => undefined);
+    // LiteLLM run elsewhere (restarted by its admin): its prices as it has them now, at best. Only after
+    // a change: at start-up watchPrices() reads them once.
+    if (changed && !this.options.container) this.readPrices().catch(() => undefined);
     if (!changed || !this.options.container) return;
     if (this.restarting) {
       this.restartAgain = true;
