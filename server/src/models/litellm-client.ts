@@ -1,7 +1,12 @@
 /**
  * The one module that talks to the LiteLLM sidecar. Only the control plane can reach it (its network is
  * shared with nothing else), and only with the master key, which never leaves this process.
+ *
+ * It speaks HTTP through undici's `request()` on a keep-alive pool, not the global `fetch`: every model
+ * call passes here, and fetch's WHATWG Request/Response, Headers and web streams were the largest part of
+ * what the model endpoint added to a call (docs/benchmarks.md, issue #10). A body arrives as Node buffers.
  */
+import { Pool, errors as undiciErrors } from 'undici';
 import { AppError, ClientGoneError } from '../errors/app-error';
 
 export interface LiteLlmSettings {
@@ -19,8 +24,30 @@ export class ModelGatewayUnavailableError extends AppError {
   }
 }
 
+/** LiteLLM's answer, its body not read yet: read it once, as text, or as bytes as they come, or drop it. */
+export interface UpstreamAnswer {
+  status: number;
+  ok: boolean;
+  header(name: string): string | null;
+  text(): Promise<string>;
+  /** The body's bytes as they arrive; throws if the connection breaks (or the call is aborted) mid-way. */
+  chunks(): AsyncIterable<Buffer>;
+  /** Drops the body unread. */
+  discard(): Promise<void>;
+}
+
+/**
+ * As long as LiteLLM's own timeout for a call (600 s): a long answer from a slow model must not be cut
+ * by us first. Undici's defaults (300 s to the headers, 300 s between body chunks) would.
+ */
+const CALL_TIMEOUT_MS = 600_000;
+
 export class LiteLlmClient {
-  constructor(private readonly settings: LiteLlmSettings) {}
+  private readonly pool: Pool;
+
+  constructor(private readonly settings: LiteLlmSettings) {
+    this.pool = new Pool(new URL(settings.url).origin, { headersTimeout: CALL_TIMEOUT_MS, bodyTimeout: CALL_TIMEOUT_MS, keepAliveTimeout: 30_000 });
+  }
 
   get configured(): boolean {
     return Boolean(this.settings.masterKey);
@@ -37,8 +64,11 @@ export class LiteLlmClient {
    */
   async modelPrices(): Promise<Map<string, { input: number; output: number }>> {
     const response = await this.request('/model/info', { method: 'GET', signal: AbortSignal.timeout(10_000) });
-    if (!response.ok) throw new ModelGatewayUnavailableError(`LiteLLM's /model/info answered ${response.status}`);
-    const body = (await response.json()) as { data?: { model_name?: unknown; model_info?: { input_cost_per_token?: unknown; output_cost_per_token?: unknown } | null }[] };
+    if (!response.ok) {
+      await response.discard();
+      throw new ModelGatewayUnavailableError(`LiteLLM's /model/info answered ${response.status}`);
+    }
+    const body = JSON.parse(await response.text()) as { data?: { model_name?: unknown; model_info?: { input_cost_per_token?: unknown; output_cost_per_token?: unknown } | null }[] };
     const prices = new Map<string, { input: number; output: number }>();
     for (const entry of body.data ?? []) {
       const input = entry.model_info?.input_cost_per_token;
@@ -53,8 +83,8 @@ export class LiteLlmClient {
   /** Whether LiteLLM answers at all (its liveness endpoint needs no key). */
   async alive(): Promise<boolean> {
     try {
-      const response = await fetch(`${this.settings.url}/health/liveliness`, { signal: AbortSignal.timeout(2000) });
-      await response.body?.cancel();
+      const response = await this.send('/health/liveliness', { method: 'GET', signal: AbortSignal.timeout(2000) }, {});
+      await response.discard();
       return response.ok;
     } catch {
       return false;
@@ -62,18 +92,52 @@ export class LiteLlmClient {
   }
 
   /** A request to LiteLLM's OpenAI-compatible API; the answer as it comes (its body not read yet). */
-  async request(path: string, init: { method: 'GET' | 'POST'; body?: unknown; signal?: AbortSignal }): Promise<Response> {
+  async request(path: string, init: { method: 'GET' | 'POST'; body?: unknown; signal?: AbortSignal }): Promise<UpstreamAnswer> {
     if (!this.settings.masterKey) throw new AppError(503, 'models_not_set_up', 'No language models are set up on this CrewClaw yet. Ask an admin to add a model provider.');
+    const headers: Record<string, string> = { authorization: `Bearer ${this.settings.masterKey}` };
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    return this.send(path, init, headers);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private async send(path: string, init: { method: 'GET' | 'POST'; body?: unknown; signal?: AbortSignal }, headers: Record<string, string>): Promise<UpstreamAnswer> {
     try {
-      return await fetch(`${this.settings.url}${path}`, {
+      const response = await this.pool.request({
+        path,
         method: init.method,
-        headers: { Authorization: `Bearer ${this.settings.masterKey}`, ...(init.body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        headers,
         body: init.body === undefined ? undefined : JSON.stringify(init.body),
         signal: init.signal,
       });
+      return answerOf(response);
     } catch (error) {
-      if (init.signal?.aborted) throw new ClientGoneError();
-      throw new ModelGatewayUnavailableError(`LiteLLM at ${this.settings.url} did not answer: ${error instanceof Error ? error.message : String(error)}`, error);
+      if (init.signal?.aborted && !(init.signal.reason instanceof DOMException && init.signal.reason.name === 'TimeoutError')) throw new ClientGoneError();
+      throw new ModelGatewayUnavailableError(`LiteLLM at ${this.settings.url} did not answer: ${describe(error)}`, error);
     }
   }
+}
+
+function answerOf(response: Awaited<ReturnType<Pool['request']>>): UpstreamAnswer {
+  return {
+    status: response.statusCode,
+    ok: response.statusCode >= 200 && response.statusCode < 300,
+    header(name) {
+      const value = response.headers[name.toLowerCase()];
+      return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+    },
+    text: () => response.body.text(),
+    chunks: () => response.body,
+    discard: () => response.body.dump(),
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof undiciErrors.UndiciError || error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
 }

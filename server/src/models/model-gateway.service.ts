@@ -10,7 +10,7 @@ import type { Logger } from '../logging/logger';
 import type { ModelCallRepository, NewModelCall } from '../repositories/model-call.repository';
 import type { RuntimeRepository } from '../repositories/runtime.repository';
 import { runtimeTokenHash } from '../runtimes/runtime-token';
-import type { LiteLlmClient } from './litellm-client';
+import type { LiteLlmClient, UpstreamAnswer } from './litellm-client';
 import type { CallEstimate, ModelAdmission } from './model-admission';
 import type { ModelLimits } from './model-limits';
 import { SseSplitter } from './sse';
@@ -40,7 +40,7 @@ export interface ModelCaller {
 export type ChatAnswer =
   /** A whole answer: OpenAI's JSON, as text. */
   | { kind: 'json'; status: number; body: string }
-  /** Each item a whole server-sent event, terminator included, to write as it comes. */
+  /** Each item one or more whole server-sent events, terminators included, to write as it comes. */
   | { kind: 'stream'; status: number; events: AsyncGenerator<string, void, undefined> };
 
 interface Usage {
@@ -71,6 +71,12 @@ function parseChunk(data: string | null): Chunk | null {
 function carriesOnlyUsage(chunk: Chunk): boolean {
   return (chunk.choices ?? []).every((choice) => !choice.finish_reason && Object.values(choice.delta ?? {}).every((value) => value === undefined || value === null || value === ''));
 }
+
+/** A usage object, not `"usage": null` (some providers send that in every chunk). */
+const CARRIES_USAGE = /"usage"\s*:\s*\{/;
+/** A chunk with some text in it: one token, about, when a stream ends without its usage. */
+const CARRIES_CONTENT = /"content"\s*:\s*"[^"]/;
+const END_OF_EVENT = Buffer.from('\n\n');
 
 const errorEvent = (message: string, code: string) => `data: ${JSON.stringify({ error: { message, type: 'api_error', param: null, code } })}\n\n`;
 
@@ -141,7 +147,7 @@ export class ModelGateway {
         const failure = await this.upstreamError(response);
         return { ok: false, message: `${failure.message} (${failure.detail ?? ''})`.slice(0, 1000) };
       }
-      await response.body?.cancel();
+      await response.discard();
       return { ok: true, latencyMs: Date.now() - startedAt };
     } catch (error) {
       return { ok: false, message: error instanceof Error ? error.message : String(error) };
@@ -175,7 +181,7 @@ export class ModelGateway {
       ticket.end();
     };
 
-    let response: Response;
+    let response: UpstreamAnswer;
     try {
       response = await this.litellm.request('/v1/chat/completions', { method: 'POST', body: upstreamBody, signal });
     } catch (error) {
@@ -202,7 +208,10 @@ export class ModelGateway {
         meter({ outcome: 'error', httpStatus: 502 });
         throw new ModelCallError(502, 'upstream_error', 'The model provider sent an answer that could not be read. Try again.', { detail: `LiteLLM's answer: ${String(error)}` });
       }
-      meter({ outcome: 'ok', httpStatus: response.status, ...tokensOf(answer.usage), costUsd: costOf(response.headers.get('x-litellm-response-cost')) });
+      const cost = costOf(response.header('x-litellm-response-cost'));
+      // Recorded once the answer is on its way: the route writes it in this same turn of the event loop,
+      // so the insert is off the caller's path. The call's reservation holds until then, so budgets hold.
+      setImmediate(() => meter({ outcome: 'ok', httpStatus: response.status, ...tokensOf(answer.usage), costUsd: cost }));
       // LiteLLM's bytes as they came: parsed for the usage only, not written anew.
       return { kind: 'json', status: response.status, body: text };
     }
@@ -210,7 +219,7 @@ export class ModelGateway {
   }
 
   private async *passStream(
-    response: Response,
+    response: UpstreamAnswer,
     clientWantsUsage: boolean,
     promptEstimate: number,
     signal: AbortSignal,
@@ -225,27 +234,32 @@ export class ModelGateway {
     // False while the consumer may still leave before the end (it stops iterating: the client went away).
     let delivered = false;
     try {
-      if (!response.body) throw new Error('LiteLLM answered a stream without a body');
-      const END = new TextEncoder().encode('\n\n');
-      const body = response.body as unknown as AsyncIterable<Uint8Array>;
+      const body = response.chunks();
       // After the body, a blank line: a last event the upstream did not terminate still counts.
       for await (const bytes of (async function* () {
         yield* body;
-        yield END;
+        yield END_OF_EVENT;
       })()) {
+        // The events of one read from LiteLLM go on in one write: as soon as they came, in fewer writes.
+        let out = '';
         for (const event of splitter.push(bytes)) {
-          if (event.data === '[DONE]') finished = true;
-          const chunk = parseChunk(event.data);
-          if (chunk?.usage) usage = chunk.usage;
-          if (chunk?.choices?.some((choice) => typeof choice.delta?.content === 'string' && choice.delta.content !== '')) contentChunks += 1;
-          if (chunk?.usage && !clientWantsUsage) {
-            if (carriesOnlyUsage(chunk)) continue;
-            delete chunk.usage;
-            yield `data: ${JSON.stringify(chunk)}\n\n`;
-            continue;
+          const data = event.data;
+          if (data === '[DONE]') finished = true;
+          else if (data !== null && CARRIES_CONTENT.test(data)) contentChunks += 1;
+          // Only the chunk with the usage is parsed: the rest pass on as they came.
+          const chunk = data !== null && CARRIES_USAGE.test(data) ? parseChunk(data) : null;
+          if (chunk?.usage) {
+            usage = chunk.usage;
+            if (!clientWantsUsage) {
+              if (carriesOnlyUsage(chunk)) continue;
+              delete chunk.usage;
+              out += `data: ${JSON.stringify(chunk)}\n\n`;
+              continue;
+            }
           }
-          yield `${event.raw}\n\n`;
+          out += `${event.raw}\n\n`;
         }
+        if (out !== '') yield out;
       }
       if (!finished) {
         outcome = 'cut_off';
@@ -288,7 +302,7 @@ export class ModelGateway {
   }
 
   /** LiteLLM's refusal or failure, in words a user can act on; the provider's own text goes to the log. */
-  private async upstreamError(response: Response): Promise<ModelCallError> {
+  private async upstreamError(response: UpstreamAnswer): Promise<ModelCallError> {
     const text = await response.text().catch(() => '');
     let message: string;
     try {
@@ -305,7 +319,7 @@ export class ModelGateway {
     if (response.status === 401 || response.status === 403) {
       return new ModelCallError(502, 'upstream_auth_failed', 'The model service is not set up correctly (the provider refused its key). Tell an admin.', { detail });
     }
-    if (response.status === 429) return new ModelCallError(429, 'rate_limit_exceeded', 'The model provider is busy (rate limited). Try again in a minute.', { detail, headers: { 'Retry-After': response.headers.get('retry-after') ?? '30' } });
+    if (response.status === 429) return new ModelCallError(429, 'rate_limit_exceeded', 'The model provider is busy (rate limited). Try again in a minute.', { detail, headers: { 'Retry-After': response.header('retry-after') ?? '30' } });
     if (response.status >= 400 && response.status < 500) return new ModelCallError(400, 'upstream_refused', `The model provider refused the request: ${message || 'no reason given'}.`, { detail });
     return new ModelCallError(502, 'upstream_error', 'The model provider failed to answer. Try again in a minute; if it keeps failing, tell an admin.', { detail });
   }

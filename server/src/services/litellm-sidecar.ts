@@ -139,6 +139,8 @@ export class LiteLlmSidecar {
 
   stop(): void {
     if (this.pricesTimer) clearTimeout(this.pricesTimer);
+    // Its idle keep-alive connections to LiteLLM must not hold the process open.
+    this.client.close().catch(() => undefined);
   }
 
   private async readPrices(): Promise<void> {
