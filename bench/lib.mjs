@@ -38,10 +38,12 @@ export async function waitFor(url, timeoutMs = 30_000) {
 
 /**
  * How the control plane's image runs it (Dockerfile: ENV and CMD), so benchmarks measure what ships.
- * Keep in step with the Dockerfile. BENCH_CONTROL_PLANE_ENV (JSON) adds or overrides variables.
+ * Keep in step with the Dockerfile. BENCH_CONTROL_PLANE_ENV (JSON) adds or overrides variables;
+ * BENCH_CONTROL_PLANE_NODE_ARGS (JSON array) adds Node flags, to look inside a run (say
+ * `["--cpu-prof","--cpu-prof-dir=/tmp/prof"]`: Node refuses --cpu-prof in NODE_OPTIONS).
  */
 export const CONTROL_PLANE_AS_SHIPPED = {
-  nodeArgs: ['--max-semi-space-size=2', '--initial-old-space-size=64'],
+  nodeArgs: ['--max-semi-space-size=2', '--initial-old-space-size=64', ...JSON.parse(process.env.BENCH_CONTROL_PLANE_NODE_ARGS ?? '[]')],
   env: { MALLOC_MMAP_THRESHOLD_: '131072', ...JSON.parse(process.env.BENCH_CONTROL_PLANE_ENV ?? '{}') },
 };
 

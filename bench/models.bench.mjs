@@ -44,6 +44,9 @@ const STREAMS = 50;
 const LOAD_S = Number(process.env.BENCH_MODELS_LOAD_S ?? 15);
 const LOAD_ROUNDS = Number(process.env.BENCH_MODELS_LOAD_ROUNDS ?? 2);
 const SETTLE_MS = 5000;
+/** How both paths reach LiteLLM: `network` (its container's address, as compose's control plane does) or `published` (loopback, through docker-proxy). */
+const LITELLM_VIA = process.env.BENCH_MODELS_LITELLM_VIA ?? 'network';
+if (!['network', 'published'].includes(LITELLM_VIA)) throw new Error('BENCH_MODELS_LITELLM_VIA is network or published');
 
 const ms = (value) => Number(value.toFixed(3));
 const ratio = (a, b) => Number((a / b).toFixed(3));
@@ -55,16 +58,8 @@ function percentile(values, p) {
 }
 const summary = (values) => ({ p50: ms(percentile(values, 50)), p90: ms(percentile(values, 90)), p99: ms(percentile(values, 99)), max: ms(Math.max(...values)), n: values.length });
 
-/** The stand-in provider in a process of its own (not on the client's event loop); resolves with its port. */
-function startStandIn(host) {
-  const script = `
-    import { tsImport } from 'tsx/esm/api';
-    const { startOpenAiStandIn } = await tsImport(${JSON.stringify(pathToFileURL(path.join(ROOT, 'server/test/support/openai-stand-in.ts')).href)}, import.meta.url);
-    const standIn = await startOpenAiStandIn(${JSON.stringify(host)});
-    // It records every request; a benchmark sends tens of thousands.
-    setInterval(() => standIn.requests.splice(0), 1000);
-    console.log(standIn.port);
-    process.on('SIGTERM', () => standIn.close().then(() => process.exit(0)));`;
+/** A Node script in a process of its own (not on the client's event loop) that prints its port; resolves with it. */
+function startScript(label, script) {
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -76,8 +71,46 @@ function startStandIn(host) {
     });
   return new Promise((resolve, reject) => {
     child.stdout.once('data', (chunk) => resolve({ port: Number(String(chunk).trim()), pid: child.pid, stop }));
-    child.once('exit', (code) => reject(new Error(`the stand-in exited ${code}: ${stderr}`)));
+    child.once('exit', (code) => reject(new Error(`${label} exited ${code}: ${stderr}`)));
   });
+}
+
+/** The stand-in provider. */
+function startStandIn(host) {
+  return startScript(
+    'the stand-in',
+    `import { tsImport } from 'tsx/esm/api';
+    const { startOpenAiStandIn } = await tsImport(${JSON.stringify(pathToFileURL(path.join(ROOT, 'server/test/support/openai-stand-in.ts')).href)}, import.meta.url);
+    const standIn = await startOpenAiStandIn(${JSON.stringify(host)});
+    // It records every request; a benchmark sends tens of thousands.
+    setInterval(() => standIn.requests.splice(0), 1000);
+    console.log(standIn.port);
+    process.on('SIGTERM', () => standIn.close().then(() => process.exit(0)));`,
+  );
+}
+
+/**
+ * The floor of any process put between a client and LiteLLM on this machine: node:http passing each
+ * request and answer through unread, on a keep-alive agent. What it adds is the extra hop itself (two
+ * more loopback writes, and a process woken twice a call), which our endpoint pays too.
+ */
+function startBareHop(upstreamUrl) {
+  return startScript(
+    'the bare hop',
+    `import http from 'node:http';
+    const upstream = new URL(${JSON.stringify(upstreamUrl)});
+    const agent = new http.Agent({ keepAlive: true });
+    const server = http.createServer((req, res) => {
+      const out = http.request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers, agent }, (answer) => {
+        res.writeHead(answer.statusCode, answer.headers);
+        answer.pipe(res);
+      });
+      out.on('error', () => res.destroy());
+      req.pipe(out);
+    });
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+    process.on('SIGTERM', () => process.exit(0));`,
+  );
 }
 
 /**
@@ -230,19 +263,22 @@ export async function run() {
   const port = await freePort();
   const litellmPort = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = startControlPlane({
-    port,
-    dataDir,
-    env: {
-      PUBLIC_URL: ORIGIN,
-      LITELLM_URL: `http://127.0.0.1:${litellmPort}`,
-      LITELLM_MASTER_KEY: MASTER_KEY,
-      LITELLM_CONFIG_FILE: path.join(dataDir, 'litellm', 'config.yaml'),
-      MODEL_REQUESTS_PER_MINUTE: '0',
-      MODEL_CONCURRENT_REQUESTS: '0',
-      RUNTIME_NAME_PREFIX: PREFIX,
-    },
-  });
+  const controlPlane = (litellmUrl) =>
+    startControlPlane({
+      port,
+      dataDir,
+      env: {
+        PUBLIC_URL: ORIGIN,
+        LITELLM_URL: litellmUrl,
+        LITELLM_MASTER_KEY: MASTER_KEY,
+        LITELLM_CONFIG_FILE: path.join(dataDir, 'litellm', 'config.yaml'),
+        MODEL_REQUESTS_PER_MINUTE: '0',
+        MODEL_CONCURRENT_REQUESTS: '0',
+        RUNTIME_NAME_PREFIX: PREFIX,
+      },
+    });
+  let server = controlPlane(`http://127.0.0.1:${litellmPort}`);
+  let bareHop = null;
   try {
     await waitFor(`${base}/api/ready`);
     const setup = await request(`${base}/api/setup`, { method: 'POST', headers: { origin: ORIGIN }, body: { username: 'admin', password: 'bench-password' } });
@@ -280,10 +316,23 @@ export async function run() {
     const upSince = Date.now();
     await waitFor(`http://127.0.0.1:${litellmPort}/health/liveliness`, 180_000);
     console.log(`  LiteLLM up in ${((Date.now() - upSince) / 1000).toFixed(1)} s`);
+    // LiteLLM's address for both paths. As compose runs it, the control plane reaches LiteLLM over a Docker
+    // network; its published loopback port goes through docker-proxy, a process more in the way.
+    let litellmUrl = `http://127.0.0.1:${litellmPort}`;
+    if (LITELLM_VIA === 'network') {
+      litellmUrl = `http://${await docker('inspect', '-f', '{{.NetworkSettings.IPAddress}}', LITELLM)}:4000`;
+      // Its address is known only now: the control plane again, on the same data, pointed at it.
+      await server.stop();
+      server = controlPlane(litellmUrl);
+      await waitFor(`${base}/api/ready`);
+    }
+    console.log(`  LiteLLM reached at ${litellmUrl} (BENCH_MODELS_LITELLM_VIA=${LITELLM_VIA})`);
+    bareHop = await startBareHop(litellmUrl);
 
     const targets = {
       standIn: { url: `http://${gateway}:${standIn.port}/v1/chat/completions`, key: 'no-key', model: 'stand-in' },
-      direct: { url: `http://127.0.0.1:${litellmPort}/v1/chat/completions`, key: MASTER_KEY, model: MODEL },
+      direct: { url: `${litellmUrl}/v1/chat/completions`, key: MASTER_KEY, model: MODEL },
+      bareHop: { url: `http://127.0.0.1:${bareHop.port}/v1/chat/completions`, key: MASTER_KEY, model: MODEL },
       ours: { url: `${base}/v1/chat/completions`, key: token, model: MODEL },
     };
     const agents = () => Object.fromEntries(Object.keys(targets).map((name) => [name, new http.Agent({ keepAlive: true, maxSockets: 1 })]));
@@ -302,23 +351,26 @@ export async function run() {
     let litellmCpuBefore = await containerCpuMs(LITELLM);
     const whole = await interleaved(targets, wholeAgents, CALLS, { stream: false });
     const wholeCpu = cpuOf(pid);
-    // LiteLLM answers both direct and our calls.
-    const wholeLitellmCpu = ms(((await containerCpuMs(LITELLM)) - litellmCpuBefore) / (2 * CALLS));
+    // LiteLLM answers direct, the bare hop's and our calls.
+    const wholeLitellmCpu = ms(((await containerCpuMs(LITELLM)) - litellmCpuBefore) / (3 * CALLS));
     const wholeHostBusy = busySince(hostBefore);
     // Per call of ours (the other targets' calls cost the control plane nothing).
     const perCall = (after, before, count) => ({ mainThread: ms((after.main - before.main) / count), allThreads: ms((after.all - before.all) / count) });
     Object.values(wholeAgents).forEach((agent) => agent.destroy());
     const wholeOf = (name) => summary(whole.timings[name].map((t) => t.total));
     // The same round's calls side by side: the median of ours minus direct, less sensitive to drift.
-    const paired = (timings, field) => {
-      const count = Math.min(timings.ours.length, timings.direct.length);
-      return ms(percentile(Array.from({ length: count }, (_, i) => timings.ours[i][field] - timings.direct[i][field]), 50));
+    const paired = (timings, field, over = 'direct', path = 'ours') => {
+      const count = Math.min(timings[path].length, timings[over].length);
+      return ms(percentile(Array.from({ length: count }, (_, i) => timings[path][i][field] - timings[over][i][field]), 50));
     };
     // The control plane's CPU per call (its own timers included, which are next to nothing).
-    const latency = { standIn: wholeOf('standIn'), direct: wholeOf('direct'), ours: wholeOf('ours'), failures: whole.failures, controlPlaneCpuMsPerCall: perCall(wholeCpu, cpuBefore, CALLS), controlPlaneIdleCpuPercent: idleCpuPercent, litellmCpuMsPerCall: wholeLitellmCpu, hostBusy: wholeHostBusy };
+    const latency = { standIn: wholeOf('standIn'), direct: wholeOf('direct'), bareHop: wholeOf('bareHop'), ours: wholeOf('ours'), failures: whole.failures, controlPlaneCpuMsPerCall: perCall(wholeCpu, cpuBefore, CALLS), controlPlaneIdleCpuPercent: idleCpuPercent, litellmCpuMsPerCall: wholeLitellmCpu, hostBusy: wholeHostBusy };
     latency.added = { p50: ms(latency.ours.p50 - latency.direct.p50), p99: ms(latency.ours.p99 - latency.direct.p99), pairedMedian: paired(whole.timings, 'total') };
+    latency.addedByBareHop = { p50: ms(latency.bareHop.p50 - latency.direct.p50), p99: ms(latency.bareHop.p99 - latency.direct.p99), pairedMedian: paired(whole.timings, 'total', 'direct', 'bareHop') };
+    latency.oursOverBareHop = { p50: ms(latency.ours.p50 - latency.bareHop.p50), pairedMedian: paired(whole.timings, 'total', 'bareHop') };
     latency.litellmOverStandIn = { p50: ms(latency.direct.p50 - latency.standIn.p50), p99: ms(latency.direct.p99 - latency.standIn.p99) };
-    console.log(`  whole answer (${CALLS} each)  ours p50 ${latency.ours.p50} p99 ${latency.ours.p99} ms | LiteLLM direct p50 ${latency.direct.p50} p99 ${latency.direct.p99} ms | stand-in p50 ${latency.standIn.p50} p99 ${latency.standIn.p99} ms`);
+    console.log(`  whole answer (${CALLS} each)  ours p50 ${latency.ours.p50} p99 ${latency.ours.p99} ms | LiteLLM direct p50 ${latency.direct.p50} p99 ${latency.direct.p99} ms | bare hop p50 ${latency.bareHop.p50} p99 ${latency.bareHop.p99} ms | stand-in p50 ${latency.standIn.p50} p99 ${latency.standIn.p99} ms`);
+    console.log(`    added by a bare hop: p50 ${latency.addedByBareHop.p50} ms, p99 ${latency.addedByBareHop.p99} ms (paired ${latency.addedByBareHop.pairedMedian} ms); ours over the bare hop: p50 ${latency.oursOverBareHop.p50} ms (paired ${latency.oursOverBareHop.pairedMedian} ms)`);
     console.log(`    added by ours: p50 ${latency.added.p50} ms, p99 ${latency.added.p99} ms (paired median ${latency.added.pairedMedian} ms; control plane CPU ${latency.controlPlaneCpuMsPerCall.mainThread} ms a call on its event loop, ${latency.controlPlaneCpuMsPerCall.allThreads} ms in all, ${latency.controlPlaneIdleCpuPercent} % of a core idle; LiteLLM CPU ${latency.litellmCpuMsPerCall} ms a call)   goal < 2 ms at p50: ${latency.added.p50 < 2 ? 'met' : 'MISSED'}`);
     console.log(`    LiteLLM over the stand-in: p50 ${latency.litellmOverStandIn.p50} ms, p99 ${latency.litellmOverStandIn.p99} ms; host busy ${latency.hostBusy}`);
 
@@ -330,14 +382,14 @@ export async function run() {
     litellmCpuBefore = await containerCpuMs(LITELLM);
     const streamed = await interleaved(targets, streamAgents, STREAM_CALLS, { stream: true });
     const streamCpu = cpuOf(pid);
-    const streamLitellmCpu = ms(((await containerCpuMs(LITELLM)) - litellmCpuBefore) / (2 * STREAM_CALLS));
+    const streamLitellmCpu = ms(((await containerCpuMs(LITELLM)) - litellmCpuBefore) / (3 * STREAM_CALLS));
     const streamHostBusy = busySince(hostBefore);
     Object.values(streamAgents).forEach((agent) => agent.destroy());
     const ttfbOf = (name) => summary(streamed.timings[name].map((t) => t.ttfb));
     const streamTotalOf = (name) => summary(streamed.timings[name].map((t) => t.total));
     const streaming = {
-      ttfb: { standIn: ttfbOf('standIn'), direct: ttfbOf('direct'), ours: ttfbOf('ours') },
-      total: { standIn: streamTotalOf('standIn'), direct: streamTotalOf('direct'), ours: streamTotalOf('ours') },
+      ttfb: { standIn: ttfbOf('standIn'), direct: ttfbOf('direct'), bareHop: ttfbOf('bareHop'), ours: ttfbOf('ours') },
+      total: { standIn: streamTotalOf('standIn'), direct: streamTotalOf('direct'), bareHop: streamTotalOf('bareHop'), ours: streamTotalOf('ours') },
       failures: streamed.failures,
       controlPlaneCpuMsPerCall: perCall(streamCpu, cpuBefore, STREAM_CALLS),
       litellmCpuMsPerCall: streamLitellmCpu,
@@ -347,10 +399,11 @@ export async function run() {
       ttfbP50: ms(streaming.ttfb.ours.p50 - streaming.ttfb.direct.p50),
       ttfbP99: ms(streaming.ttfb.ours.p99 - streaming.ttfb.direct.p99),
       ttfbPairedMedian: paired(streamed.timings, 'ttfb'),
+      ttfbByBareHopP50: ms(streaming.ttfb.bareHop.p50 - streaming.ttfb.direct.p50),
       totalP50: ms(streaming.total.ours.p50 - streaming.total.direct.p50),
     };
     streaming.litellmOverStandIn = { ttfbP50: ms(streaming.ttfb.direct.p50 - streaming.ttfb.standIn.p50), ttfbP99: ms(streaming.ttfb.direct.p99 - streaming.ttfb.standIn.p99) };
-    console.log(`  stream TTFB (${STREAM_CALLS} each)  ours p50 ${streaming.ttfb.ours.p50} p99 ${streaming.ttfb.ours.p99} ms | LiteLLM direct p50 ${streaming.ttfb.direct.p50} p99 ${streaming.ttfb.direct.p99} ms | stand-in p50 ${streaming.ttfb.standIn.p50} ms`);
+    console.log(`  stream TTFB (${STREAM_CALLS} each)  ours p50 ${streaming.ttfb.ours.p50} p99 ${streaming.ttfb.ours.p99} ms | LiteLLM direct p50 ${streaming.ttfb.direct.p50} p99 ${streaming.ttfb.direct.p99} ms | bare hop p50 ${streaming.ttfb.bareHop.p50} ms (+${streaming.added.ttfbByBareHopP50}) | stand-in p50 ${streaming.ttfb.standIn.p50} ms`);
     console.log(`    added by ours: p50 ${streaming.added.ttfbP50} ms, p99 ${streaming.added.ttfbP99} ms (paired median ${streaming.added.ttfbPairedMedian} ms; control plane CPU ${streaming.controlPlaneCpuMsPerCall.mainThread} / ${streaming.controlPlaneCpuMsPerCall.allThreads} ms a stream, LiteLLM ${streaming.litellmCpuMsPerCall} ms)   goal < 5 ms at p50: ${streaming.added.ttfbP50 < 5 ? 'met' : 'MISSED'}`);
     console.log(`    whole stream p50 ours ${streaming.total.ours.p50} / direct ${streaming.total.direct.p50} / stand-in ${streaming.total.standIn.p50} ms; host busy ${streaming.hostBusy}`);
 
@@ -418,6 +471,7 @@ export async function run() {
       ...header,
       revision,
       builtAt,
+      litellmVia: LITELLM_VIA,
       loadAverage: os.loadavg(),
       latency,
       streaming,
@@ -437,6 +491,7 @@ export async function run() {
   } finally {
     await server.stop();
     await standIn.stop();
+    await bareHop?.stop();
     await removeOurs();
     fs.rmSync(dataDir, { recursive: true, force: true });
     fs.rmSync(mountDir, { recursive: true, force: true });

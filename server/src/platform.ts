@@ -3,7 +3,7 @@
  * repositories, services and the HTTP app. main.ts, the admin CLI and the
  * integration tests all assemble the platform here, the same way.
  */
-import type express from 'express';
+import type { RequestListener } from 'node:http';
 import { createCsrf } from './auth/csrf';
 import { createLoginRateLimit } from './auth/login-rate-limit';
 import { createPassport } from './auth/passport';
@@ -131,7 +131,7 @@ export function createServices(
 }
 
 export interface Platform {
-  app: express.Express;
+  app: RequestListener;
   /** The services behind the app, for the platform's own timers and for tests that drive them. */
   services: ReturnType<typeof createServices>;
   close(): void;

@@ -1,9 +1,11 @@
 /**
- * Builds the Express app from ready-made services: middleware order, the API
- * routes, the web UI, and the one error handler. Nothing here reads config or
- * opens resources; the composition root (platform.ts) does that.
+ * Builds the app from ready-made services: the model endpoint (/v1) on its own, and for the rest the
+ * Express app: middleware order, the API routes, the web UI, and the one error handler. Nothing here reads
+ * config or opens resources; the composition root (platform.ts) does that.
  */
+import type { RequestListener } from 'node:http';
 import express, { type RequestHandler } from 'express';
+import proxyaddr from 'proxy-addr';
 import helmet from 'helmet';
 import type { Csrf } from '../auth/csrf';
 import type { PassportInstance } from '../auth/passport';
@@ -12,9 +14,9 @@ import type { AuditService } from '../services/audit.service';
 import type { AuthService } from '../services/auth.service';
 import type { SetupService } from '../services/setup.service';
 import type { UserService } from '../services/user.service';
-import { apiNotFound, errorHandler, openAiErrorHandler, openAiNotFound } from './error-handler';
-import { modelGatewayRoutes } from './routes/model-gateway.routes';
-import { onlyModelsFromRuntimeNetworks } from './runtime-networks';
+import { apiNotFound, errorHandler } from './error-handler';
+import { isModelEndpointPath, modelEndpoint } from './model-endpoint';
+import { refuseRuntimeNetworks } from './runtime-networks';
 import type { ModelGateway } from '../models/model-gateway.service';
 import type { ModelCatalogService } from '../services/model-catalog.service';
 import type { ModelUsageService } from '../services/model-usage.service';
@@ -66,7 +68,25 @@ export interface AppDependencies {
   webDir?: string;
 }
 
-export function createApp(deps: AppDependencies): express.Express {
+/**
+ * What the HTTP server calls for each request. The model endpoint is answered first, before Express and
+ * the platform's middleware, which are for people in browsers (model-endpoint.ts says why).
+ */
+export function createApp(deps: AppDependencies): RequestListener {
+  const platform = createPlatformApp(deps);
+  const trust = platform.get('trust proxy fn') as Parameters<typeof proxyaddr>[1];
+  const models = modelEndpoint(deps.models.gateway, {
+    bodyLimitBytes: deps.models.bodyLimitBytes,
+    logger: deps.logger,
+    clientIp: (req) => proxyaddr(req, trust),
+  });
+  return (req, res) => {
+    if (isModelEndpointPath(req.url)) models(req, res);
+    else platform(req, res);
+  };
+}
+
+function createPlatformApp(deps: AppDependencies): express.Express {
   const app = express();
   app.set('trust proxy', deps.trustProxy);
   app.set('x-powered-by', false);
@@ -84,8 +104,7 @@ export function createApp(deps: AppDependencies): express.Express {
   );
 
   // Runtimes reach the control plane on their own networks for one thing only: the model endpoint.
-  app.use(onlyModelsFromRuntimeNetworks(deps.models.runtimeSubnetPool));
-  app.use('/v1', modelGatewayRoutes(deps.models.gateway, deps.models.bodyLimitBytes), openAiNotFound, openAiErrorHandler(deps.logger));
+  app.use(refuseRuntimeNetworks(deps.models.runtimeSubnetPool));
 
   const api = express.Router();
   api.use(healthRoutes(deps.isReady));

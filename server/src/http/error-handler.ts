@@ -3,7 +3,8 @@
  * { "error": { "code", "message", "fields"?: [{ "field", "message" }] } }.
  * Unknown errors become a generic 500; their stack goes to the log only.
  */
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../logging/logger';
 import { AppError, ClientGoneError, NotFoundError } from '../errors/app-error';
 
@@ -39,7 +40,7 @@ export const apiNotFound: RequestHandler = () => {
 const UNKNOWN_ERROR_MESSAGE = 'Something went wrong on our side. The request id in X-Request-Id helps an admin find it in the log.';
 
 /** The error as one of ours (logged as it deserves, its headers set), or undefined after logging an unknown one. */
-function knownError(error: unknown, logger: Logger, requestId: string | undefined, res: Response): AppError | undefined {
+function knownError(error: unknown, logger: Logger, requestId: string | undefined, res: ServerResponse): AppError | undefined {
   // The client went away (its request aborted): nothing went wrong on either side, and no one to tell.
   if (error instanceof ClientGoneError) return error;
   const known = error instanceof AppError ? error : isBodyParserError(error) ? fromBodyParser(error) : undefined;
@@ -71,15 +72,16 @@ function openAiType(status: number): string {
   return status < 500 ? 'invalid_request_error' : 'api_error';
 }
 
-/** The same errors on the model endpoint (/v1), in OpenAI's shape: { "error": { "message", "type", "param", "code" } }. */
-export const openAiErrorHandler = (logger: Logger): ErrorRequestHandler => (error: unknown, req, res, _next) => {
-  const known = knownError(error, logger, req.id, res);
-  const status = known?.status ?? 500;
+/**
+ * The same errors on the model endpoint (/v1, answered before Express: model-endpoint.ts), in OpenAI's
+ * shape: { "error": { "message", "type", "param", "code" } }.
+ */
+export function writeOpenAiError(res: ServerResponse, error: unknown, logger: Logger, requestId: string): void {
+  const known = knownError(error, logger, requestId, res);
   // A stream already under way cannot change its status: it just ends (the gateway wrote its own error event).
   if (res.headersSent) return void res.end();
-  res.status(status).json({ error: { message: known?.message ?? UNKNOWN_ERROR_MESSAGE, type: openAiType(status), param: null, code: known?.code ?? 'internal' } });
-};
-
-export const openAiNotFound: RequestHandler = () => {
-  throw new AppError(404, 'unknown_url', 'Unknown request URL: this endpoint offers GET /v1/models and POST /v1/chat/completions.');
-};
+  const status = known?.status ?? 500;
+  const body = JSON.stringify({ error: { message: known?.message ?? UNKNOWN_ERROR_MESSAGE, type: openAiType(status), param: null, code: known?.code ?? 'internal' } });
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}

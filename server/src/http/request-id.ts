@@ -6,10 +6,14 @@ import '../auth/express-user';
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
+/** The id a request goes by: the one it came with if that is sane, else a new one. */
+export function requestIdFrom(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && SANE_ID.test(incoming) ? incoming : randomUUID();
+}
+
 export function requestId(): RequestHandler {
   return (req, res, next) => {
-    const incoming = req.get(REQUEST_ID_HEADER);
-    req.id = incoming && SANE_ID.test(incoming) ? incoming : randomUUID();
+    req.id = requestIdFrom(req.get(REQUEST_ID_HEADER));
     res.setHeader(REQUEST_ID_HEADER, req.id);
     next();
   };

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { setupAdmin, createUser, type SignedIn, type TestPlatform } from '../integration/support/test-platform';
 import { subnetPlan } from '../../src/runtimes/runtime-names';
 import { containerName, docker, printingLogsOnFailure, removeTestResources, startDockerPlatform, PREFIX, SUBNET_POOL, until } from './support/docker-platform';
@@ -124,7 +125,7 @@ describe('a user\'s runtime, on the real Docker daemon', () => {
     printingLogsOnFailure(['admin'], async () => {
       await post(admin, '/api/runtime/stop').expect(200);
       // A real event-stream client on a real socket, reading until the start reports ready.
-      const server = test.platform.app.listen(0, '127.0.0.1');
+      const server = http.createServer(test.platform.app).listen(0, '127.0.0.1');
       await new Promise((resolve) => server.once('listening', resolve));
       const { port } = server.address() as { port: number };
       const cookie = (admin.agent as unknown as { jar: { getCookies(access: object): { toValueString(): string }[] } }).jar

@@ -54,7 +54,7 @@ describe('the model endpoint (/v1)', () => {
     token = healthy.driver.modelToken('alice');
     expect(token).toMatch(/\S{20,}/);
     // A real listening server for the tests that watch bytes arrive (supertest reads whole answers).
-    server = test.platform.app.listen(0, '127.0.0.1');
+    server = http.createServer(test.platform.app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     port = (server.address() as AddressInfo).port;
   });
@@ -220,6 +220,15 @@ describe('the model endpoint (/v1)', () => {
     const huge = ask({ messages: [{ role: 'user', content: 'x'.repeat(test.config.modelBodyLimitBytes + 1) }] });
     const response = await chat(huge).expect(413);
     expect(response.body.error).toMatchObject({ type: 'invalid_request_error', code: 'payload_too_large' });
+  });
+
+  it('gives every answer a request id, keeping a sane one the client sent, and logs the call with it and its user', async () => {
+    const kept = await chat(ask()).set('X-Request-Id', 'openclaw-call-42').expect(200);
+    expect(kept.headers['x-request-id']).toBe('openclaw-call-42');
+    const refused = await chat(ask(), 'not-a-token').set('X-Request-Id', 'bad id with spaces').expect(401);
+    expect(refused.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const logged = test.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.requestId === 'openclaw-call-42');
+    expect(logged).toEqual([expect.objectContaining({ message: 'request', method: 'POST', url: '/v1/chat/completions', status: 200, level: 'info', userId: expect.any(Number) as unknown })]);
   });
 
   it('answers an unknown path under /v1 in OpenAI’s shape', async () => {
