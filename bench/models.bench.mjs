@@ -4,7 +4,9 @@
 // (server/test/support/openai-stand-in.ts, in a process of its own on Docker's bridge gateway, which
 // the container reaches as host.docker.internal). Side by side in one run:
 //   1. a whole (non-streamed) answer, one connection per target, calls interleaved across targets:
-//      p50/p99 of ours, LiteLLM direct and the stand-in direct; added = ours - direct (goal < 2 ms at p50);
+//      p50/p99 of ours, LiteLLM direct, a bare hop (node:http passing bytes through to LiteLLM: what any
+//      process in the way costs on this machine) and the stand-in direct; added = ours - direct (goal
+//      < 2 ms at p50), and ours - bare hop (what our endpoint's own work costs);
 //   2. a streamed answer (5 chunks 5 ms apart): time to the first byte of the body, the same way
 //      (goal < 5 ms added at p50);
 //   3. 50 streams at once for BENCH_MODELS_LOAD_S (15) seconds, BENCH_MODELS_LOAD_ROUNDS (2) rounds each,
@@ -19,7 +21,10 @@
 // The runtime's token is a row put straight into SQLite (no runtime container is needed: the endpoint
 // only looks the token's hash up). Everything on Docker is named ccbench-models-* and removed at the end.
 // Both clients send the same body (stream_options.include_usage on streams, as the control plane always
-// asks LiteLLM), so LiteLLM does the same work on both paths.
+// asks LiteLLM), so LiteLLM does the same work on both paths. Both reach LiteLLM at its container's address
+// on Docker's bridge, as compose's control plane reaches it on the models network
+// (BENCH_MODELS_LITELLM_VIA=published: its loopback port instead, through docker-proxy, as runs before
+// 2026-12-01 did). BENCH_CONTROL_PLANE_NODE_ARGS='["--cpu-prof"]' profiles the control plane (bench/lib.mjs).
 // Run: `npm run build && flock /tmp/crewclaw-docker.lock node bench/run.mjs models` (4 to 5 minutes).
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';

@@ -55,7 +55,11 @@ export function modelEndpoint(gateway: ModelGateway, options: ModelEndpointOptio
   async function chat(req: IncomingMessage, res: ServerResponse, caller: ModelCaller): Promise<void> {
     const body = await readBody(req, res);
     const gone = clientGone(res);
-    const result = await gateway.chat(caller, body, gone);
+    // Its size as read (body-parser refuses a body whose length differs from its Content-Length), unless it
+    // came compressed: then the gateway measures the prompt itself, or a zipped prompt would reserve too little.
+    const declared = Number(req.headers['content-length']);
+    const plain = (req.headers['content-encoding'] ?? 'identity').toLowerCase() === 'identity';
+    const result = await gateway.chat(caller, body, gone, plain && Number.isSafeInteger(declared) && declared > 0 ? declared : null);
     if (result.kind === 'json') return writeJson(res, result.status, result.body);
     res.writeHead(result.status, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });
     try {

@@ -125,11 +125,14 @@ export class ModelGateway {
 
   /**
    * The most a call may spend: every byte of its prompt (at least one per token) and all it may answer.
+   * The prompt's bytes are the request body's when the endpoint knows them (a few more than the messages
+   * and tools alone: a reservation errs high), else the messages and tools written out again: an agent's
+   * prompt is tens of KiB, and serialising it once more on every call would cost more than the rest.
    * `prompt` is what it is metered at when the provider's count never comes (cut off, client gone): a
    * third of its bytes, about a token per word in English and per character in Chinese.
    */
-  private estimate(request: Record<string, unknown>, model: AllowedModel): CallEstimate & { prompt: number; completion: number } {
-    const promptBytes = Buffer.byteLength(JSON.stringify([request.messages, request.tools ?? null]));
+  private estimate(request: Record<string, unknown>, model: AllowedModel, bodyBytes: number | null): CallEstimate & { prompt: number; completion: number } {
+    const promptBytes = bodyBytes ?? Buffer.byteLength(JSON.stringify([request.messages, request.tools ?? null]));
     const completion = askedCompletion(request) ?? model.maxTokens;
     return { tokens: promptBytes + completion, costUsd: priced(model, { promptTokens: promptBytes, completionTokens: completion }) ?? 0, prompt: Math.ceil(promptBytes / 3), completion };
   }
@@ -154,14 +157,15 @@ export class ModelGateway {
     }
   }
 
-  async chat(caller: ModelCaller, body: unknown, signal: AbortSignal): Promise<ChatAnswer> {
+  /** `bodyBytes`: the request body's size, when the endpoint knows it. */
+  async chat(caller: ModelCaller, body: unknown, signal: AbortSignal, bodyBytes: number | null = null): Promise<ChatAnswer> {
     const request = this.validChat(body);
     const resolved = this.resolveModel(caller, request.model);
     const model = resolved.name;
     const stream = request.stream === true;
     const options = (request.stream_options ?? {}) as { include_usage?: unknown };
     const clientWantsUsage = options.include_usage === true;
-    const estimate = this.estimate(request, resolved);
+    const estimate = this.estimate(request, resolved, bodyBytes);
     const upstreamBody = {
       ...forwardedFields(request),
       model,
