@@ -246,11 +246,25 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
       });
   }, 60_000);
   idleSweep.unref();
+  // The audit trail keeps AUDIT_RETENTION_DAYS: pruned now and once a day. Not audited itself (it would
+  // add to what it trims); the log says how much went.
+  const pruneAudit = () => {
+    try {
+      const removed = services.audit.prune(config.auditRetentionDays);
+      if (removed > 0) logger.info('pruned old audit log entries', { removed, retentionDays: config.auditRetentionDays });
+    } catch (error: unknown) {
+      logger.warn('audit log prune failed', { error });
+    }
+  };
+  pruneAudit();
+  const auditPrune = setInterval(pruneAudit, 86_400_000);
+  auditPrune.unref();
   return {
     app,
     services,
     close: () => {
       clearInterval(idleSweep);
+      clearInterval(auditPrune);
       services.models.stop();
       proxy?.end();
       services.runtimes.close();

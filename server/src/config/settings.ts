@@ -282,6 +282,12 @@ export const serverSettings = {
     help: 'Largest single file accepted by an upload, in bytes (default 2 GiB); larger files get 413.',
     schema: positiveInt(Number.MAX_SAFE_INTEGER),
   }),
+  auditRetentionDays: declare({
+    env: 'AUDIT_RETENTION_DAYS',
+    default: '365',
+    help: 'Audit log entries older than this many days are deleted (at start and once a day); 0 keeps them for ever.',
+    schema: z.coerce.number().int().min(0).max(365 * 100),
+  }),
   maxTextEditBytes: declare({
     env: 'MAX_TEXT_EDIT_BYTES',
     default: String(10 * 1024 ** 2),

@@ -126,7 +126,7 @@ function createPlatformApp(deps: AppDependencies): express.Express {
   api.use('/me/usage', myUsageRoutes(deps.services.modelUsage, deps.services.models));
   api.use('/me', meRoutes(deps.services.users, deps.csrf));
   api.use('/users', usersRoutes(deps.services.users));
-  api.use('/audit', auditRoutes(deps.services.audit));
+  api.use(auditRoutes(deps.services.audit));
   api.use('/runtime', runtimeRoutes(deps.services.runtimes, deps.services.runtimeEvents, deps.services.sessionEvents));
   api.use('/admin/runtimes', adminRuntimesRoutes(deps.services.runtimes, deps.services.users));
   api.use('/admin', modelsAdminRoutes(deps.services.models, deps.services.modelUsage, deps.models.gateway), adminUsageRoutes(deps.services.modelUsage));
