@@ -85,6 +85,9 @@ EXPOSE 3000
 
 # No init in the image: compose runs it with `init: true` (docker run --init), which reaps zombies and
 # forwards SIGTERM to node for a graceful shutdown.
+# Liveness (/api/health), not readiness (/api/ready): Traefik and LiteLLM start only once this is healthy
+# (compose.yaml, depends_on), so a readiness that waits for them would never pass, and a Docker or LiteLLM
+# outage must not mark the control plane unhealthy (it still serves sign-in, the web UI and clear errors).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/api/health', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 

@@ -27,6 +27,8 @@ const forbidden = {
   db: [express, dockerode, dir('http'), dir('auth'), dir('services'), dir('repositories')],
   config: [express, drizzle, sqlite, dockerode, dir('http'), dir('services'), dir('repositories'), dir('db')],
   logging: [express, drizzle, sqlite, dockerode, dir('http'), dir('services'), dir('repositories'), dir('db')],
+  // Any layer may report to the metrics (like logging), so they import none of the layers.
+  metrics: [express, drizzle, sqlite, dockerode, dir('http'), dir('auth'), dir('services'), dir('repositories'), dir('db'), dir('runtimes'), dir('models'), dir('files'), dir('proxy')],
   cli: [express, drizzle, sqlite, dockerode, dir('http')],
 };
 

@@ -12,6 +12,10 @@ import type { Config } from './config/config';
 import { resolveSessionSecret } from './config/session-secret';
 import { isDatabaseAlive, type DatabaseHandle } from './db/client';
 import { migrationStatus } from './db/migrate';
+import { RUNTIME_STATES } from './db/schema';
+import { PlatformMetrics } from './metrics/platform-metrics';
+import { NO_METRICS, type PlatformObserver } from './metrics/observers';
+import { ReadinessService } from './services/readiness.service';
 import { createApp } from './http/app';
 import type { Logger } from './logging/logger';
 import { AuditRepository } from './repositories/audit.repository';
@@ -93,6 +97,7 @@ export function createServices(
   config: Config,
   driver: RuntimeDriver = createDriver(config),
   logger: Logger = createLogger({ level: 'warn', format: config.logFormat }),
+  observer: PlatformObserver = NO_METRICS,
 ) {
   const users = new UserRepository(database.db);
   const sessions = new SessionRepository(database.db);
@@ -112,14 +117,14 @@ export function createServices(
   const modelCalls = new ModelCallRepository(database.db);
   const models = new ModelCatalogService(catalogRecords, users, sidecar, new RuntimeModelPush(driver, runtimeRecords, logger), audit, logger, config.providerKeysInEnv);
   const modelUsage = new ModelUsageService(modelCalls, catalogRecords, users, audit, modelLimitDefaults(config));
-  const runtimes = new RuntimeService(driver, runtimeRecords, audit, runtimeEvents, probeGatewayHealth, runtimeSettings(config, (userId) => models.offeredTo(userId)));
+  const runtimes = new RuntimeService(driver, runtimeRecords, audit, runtimeEvents, probeGatewayHealth, runtimeSettings(config, (userId) => models.offeredTo(userId)), {}, observer);
   return {
     repositories: { users, sessions, runtimes: runtimeRecords, modelCalls },
     litellm,
     models,
     modelUsage,
     audit,
-    auth: new AuthService(users, hasher, audit),
+    auth: new AuthService(users, hasher, audit, observer),
     users: new UserService(users, sessions, hasher, audit, runtimes, sessionEvents),
     setup: new SetupService(users, hasher, audit),
     runtimes,
@@ -139,7 +144,10 @@ export interface Platform {
 
 export function createPlatform(config: Config, logger: Logger, database: DatabaseHandle, options: { webDir?: string; driver?: RuntimeDriver } = {}): Platform {
   const driver = options.driver ?? createDriver(config);
-  const services = createServices(database, config, driver, logger);
+  // Runtimes by state are counted from the database when Prometheus asks (metrics/platform-metrics.ts).
+  const runtimeRows = new RuntimeRepository(database.db);
+  const metrics = new PlatformMetrics({ runtimeStates: RUNTIME_STATES, runtimesByState: () => runtimeRows.countByState() });
+  const services = createServices(database, config, driver, logger, metrics);
   // With the proxy in a container, it is joined to runtimes' networks and is the one source of X-Forwarded-*.
   const proxy = config.proxyContainer
     ? new ProxyPeer(driver, config.proxyContainer, {
@@ -181,7 +189,9 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
     (userId) => services.modelUsage.limitsFor(userId),
     (caller) => services.runtimes.recordActivity(caller),
     logger,
+    metrics,
   );
+  const readiness = new ReadinessService({ database: isReady, driver, litellm: () => services.models.status(), proxy });
   const app = createApp({
     logger,
     publicUrl: config.publicUrl,
@@ -203,7 +213,8 @@ export function createPlatform(config: Config, logger: Logger, database: Databas
       maxFailuresPerIp: config.loginMaxFailuresPerIp,
       maxFailuresPerUsername: config.loginMaxFailuresPerUsername,
     }),
-    isReady,
+    readiness,
+    metrics: { observer: metrics, render: () => metrics.render(), token: config.metricsToken },
     services,
     fileLimits: { maxUploadBytes: config.maxUploadBytes, maxTextEditBytes: config.maxTextEditBytes },
     models: { gateway: modelGateway, bodyLimitBytes: config.modelBodyLimitBytes, runtimeSubnetPool: config.runtimeSubnetPool },

@@ -136,6 +136,12 @@ export const serverSettings = {
     help: 'Failed sign-ins allowed for one username per window before 429.',
     schema: positiveInt(100000),
   }),
+  metricsToken: declare({
+    env: 'METRICS_TOKEN',
+    help: 'Bearer token a Prometheus scraper sends to GET /metrics (16+ characters); unset turns /metrics off (404).',
+    schema: z.string().min(16, 'must be at least 16 characters').optional(),
+    secret: true,
+  }),
   dockerSocket: declare({
     env: 'DOCKER_SOCKET',
     default: '/var/run/docker.sock',

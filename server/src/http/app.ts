@@ -24,6 +24,10 @@ import { modelsAdminRoutes } from './routes/models-admin.routes';
 import { adminUsageRoutes, myUsageRoutes } from './routes/usage.routes';
 import { requestId } from './request-id';
 import { requestLog } from './request-log';
+import { requestMetrics } from './request-metrics';
+import { metricsRoutes } from './routes/metrics.routes';
+import type { PlatformObserver } from '../metrics/observers';
+import type { Readiness } from '../services/readiness.service';
 import { auditRoutes } from './routes/audit.routes';
 import { forwardAuthRoutes, runtimeFallbackRoutes } from './routes/forward-auth.routes';
 import { runtimeSignInRoutes } from './routes/runtime-sign-in.routes';
@@ -60,7 +64,9 @@ export interface AppDependencies {
   passport: PassportInstance;
   csrf: Csrf;
   loginRateLimit: RequestHandler[];
-  isReady: () => boolean;
+  readiness: { check(): Promise<Readiness> };
+  /** What the app feeds into the metrics, and GET /metrics (off without a token). */
+  metrics: { observer: PlatformObserver; render(): Promise<{ contentType: string; body: string }>; token: string | undefined };
   services: { auth: AuthService; users: UserService; setup: SetupService; audit: AuditService; runtimes: RuntimeService; runtimeEvents: RuntimeEvents; sessionEvents: SessionEvents; files: FilesService; models: ModelCatalogService; modelUsage: ModelUsageService };
   fileLimits: { maxUploadBytes: number; maxTextEditBytes: number };
   /** The model endpoint (/v1), and the runtimes' networks, from which nothing else answers. */
@@ -79,6 +85,7 @@ export function createApp(deps: AppDependencies): RequestListener {
     bodyLimitBytes: deps.models.bodyLimitBytes,
     logger: deps.logger,
     clientIp: (req) => proxyaddr(req, trust),
+    observer: deps.metrics.observer,
   });
   return (req, res) => {
     if (isModelEndpointPath(req.url)) models(req, res);
@@ -94,6 +101,7 @@ function createPlatformApp(deps: AppDependencies): express.Express {
 
   app.use(requestId());
   app.use(requestLog(deps.logger));
+  app.use(requestMetrics(deps.metrics.observer));
   // Over plain http (a homelab box, a laptop) HSTS and upgrade-insecure-requests would break the UI.
   const https = deps.publicUrl.startsWith('https:');
   app.use(
@@ -105,9 +113,10 @@ function createPlatformApp(deps: AppDependencies): express.Express {
 
   // Runtimes reach the control plane on their own networks for one thing only: the model endpoint.
   app.use(refuseRuntimeNetworks(deps.models.runtimeSubnetPool));
+  app.use(metricsRoutes(deps.metrics, deps.metrics.token));
 
   const api = express.Router();
-  api.use(healthRoutes(deps.isReady));
+  api.use(healthRoutes(deps.readiness));
   // File content (a text edit's PUT, a file sent as the plain body of an upload) must arrive as sent,
   // even when it is JSON.
   const carriesFileContent = (req: express.Request) => (req.method === 'PUT' && req.path.endsWith('/content')) || (req.method === 'POST' && req.path.endsWith('/upload'));
@@ -130,8 +139,8 @@ function createPlatformApp(deps: AppDependencies): express.Express {
   api.use('/runtime', runtimeRoutes(deps.services.runtimes, deps.services.runtimeEvents, deps.services.sessionEvents));
   api.use('/admin/runtimes', adminRuntimesRoutes(deps.services.runtimes, deps.services.users));
   api.use('/admin', modelsAdminRoutes(deps.services.models, deps.services.modelUsage, deps.models.gateway), adminUsageRoutes(deps.services.modelUsage));
-  api.use('/files', requireUser, filesRoutes(deps.services.files, ownRuntime, deps.fileLimits));
-  api.use('/admin/files/:username', requireAdmin, filesRoutes(deps.services.files, adminTarget(deps.services.users), deps.fileLimits));
+  api.use('/files', requireUser, filesRoutes(deps.services.files, ownRuntime, deps.fileLimits, deps.metrics.observer));
+  api.use('/admin/files/:username', requireAdmin, filesRoutes(deps.services.files, adminTarget(deps.services.users), deps.fileLimits, deps.metrics.observer));
   api.use(apiNotFound);
 
   app.use('/api', api);

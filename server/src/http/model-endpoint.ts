@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Logger } from '../logging/logger';
+import { NO_METRICS, type HttpObserver } from '../metrics/observers';
 import { AppError } from '../errors/app-error';
 import type { ModelCaller, ModelGateway } from '../models/model-gateway.service';
 import { writeOpenAiError } from './error-handler';
@@ -31,9 +32,18 @@ export interface ModelEndpointOptions {
   logger: Logger;
   /** The client's address as the platform judges it (behind Traefik, the one Traefik reports). */
   clientIp: (req: IncomingMessage) => string | undefined;
+  /** The HTTP metrics, which Express's requests reach through their own middleware. */
+  observer?: HttpObserver;
+}
+
+/** The route label of a model endpoint request: its two routes by name, anything else as one. */
+function routeOf(url: string | undefined): string {
+  const path = (url ?? '').split('?', 1)[0];
+  return path === '/v1/chat/completions' || path === '/v1/models' ? path : '/v1/*';
 }
 
 export function modelEndpoint(gateway: ModelGateway, options: ModelEndpointOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const observer = options.observer ?? NO_METRICS;
   // Express's own JSON body reader (body-parser) works on Node's request: its limits and its errors.
   const parseJson = express.json({ limit: options.bodyLimitBytes, type: () => true });
   const readBody = (req: IncomingMessage, res: ServerResponse) =>
@@ -82,6 +92,9 @@ export function modelEndpoint(gateway: ModelGateway, options: ModelEndpointOptio
     const ip = options.clientIp(req);
     let caller: ModelCaller | null = null;
     res.once('finish', () => logRequest(options.logger, { requestId, method: req.method, url: req.url, status: res.statusCode, started, userId: caller?.id, ip }));
+    res.once('close', () =>
+      observer.httpRequest({ method: req.method ?? 'GET', route: routeOf(req.url), status: res.writableFinished ? res.statusCode : 499, seconds: Number(process.hrtime.bigint() - started) / 1e9 }),
+    );
     answer(req, res, (known) => (caller = known)).catch((error: unknown) => writeOpenAiError(res, error, options.logger, requestId));
   };
 }

@@ -7,6 +7,7 @@
  */
 import { AppError, ClientGoneError, UnauthorizedError } from '../errors/app-error';
 import type { Logger } from '../logging/logger';
+import { NO_METRICS, type ModelCallObserver } from '../metrics/observers';
 import type { ModelCallRepository, NewModelCall } from '../repositories/model-call.repository';
 import type { RuntimeRepository } from '../repositories/runtime.repository';
 import { runtimeTokenHash } from '../runtimes/runtime-token';
@@ -90,6 +91,7 @@ export class ModelGateway {
     private readonly limitsFor: (userId: number) => ModelLimits,
     private readonly onActivity: (caller: ModelCaller) => void,
     private readonly logger: Logger,
+    private readonly observer: ModelCallObserver = NO_METRICS,
   ) {}
 
   /** The caller a bearer token names: a runtime's model token (runtimes.token_hash). */
@@ -329,6 +331,7 @@ export class ModelGateway {
   }
 
   private meter(call: NewModelCall): void {
+    this.observer.modelCall(call);
     try {
       this.calls.insert(call);
     } catch (error) {

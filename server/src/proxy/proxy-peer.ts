@@ -33,6 +33,8 @@ export class ProxyPeer {
   private seenStart: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private checking: Promise<void> | null = null;
+  /** What the last look found; null before the first. */
+  private seen: 'running' | 'missing' | 'unknown' | null = null;
 
   constructor(
     private readonly driver: RuntimeDriver,
@@ -55,6 +57,15 @@ export class ProxyPeer {
     this.timer = null;
   }
 
+  /**
+   * Whether the proxy's container runs, as the last look (every few seconds) found it: no Docker call of
+   * its own, unless no look has finished yet. 'unknown': Docker did not answer.
+   */
+  async state(): Promise<'running' | 'missing' | 'unknown'> {
+    if (this.seen === null) await this.check();
+    return this.seen ?? 'unknown';
+  }
+
   /** One look at the proxy; concurrent callers share it. Never throws (errors go to onError). */
   check(): Promise<void> {
     this.checking ??= this.look().finally(() => {
@@ -65,7 +76,14 @@ export class ProxyPeer {
 
   private async look(): Promise<void> {
     try {
-      const peer = await this.driver.peer(this.container);
+      let peer: Awaited<ReturnType<RuntimeDriver['peer']>>;
+      try {
+        peer = await this.driver.peer(this.container);
+      } catch (error) {
+        this.seen = 'unknown';
+        throw error;
+      }
+      this.seen = peer ? 'running' : 'missing';
       if (!peer) {
         this.addresses = new Set();
         this.seenStart = null;

@@ -3,6 +3,7 @@
  * user, wrong password, disabled account) and costs the same time, while the
  * audit trail records the real reason.
  */
+import { NO_METRICS, type SignInObserver } from '../metrics/observers';
 import type { UserRepository } from '../repositories/user.repository';
 import type { AuditService } from './audit.service';
 import type { PasswordHasher } from './password-hasher';
@@ -16,6 +17,7 @@ export class AuthService {
     private readonly users: UserRepository,
     private readonly hasher: PasswordHasher,
     private readonly audit: AuditService,
+    private readonly observer: SignInObserver = NO_METRICS,
   ) {}
 
   async verifyCredentials(context: RequestContext, rawUsername: string, password: string): Promise<SignInResult> {
@@ -27,6 +29,7 @@ export class AuthService {
     const reason = !record ? 'unknown user' : !passwordOk ? 'wrong password' : record.disabled ? 'disabled' : undefined;
     if (!record || reason) {
       this.audit.record({ ...context, actor: null }, 'auth.login', username.slice(0, 64), 'failure', { reason });
+      this.observer.signInFailed(!record ? 'unknown_user' : !passwordOk ? 'wrong_password' : 'disabled');
       return { ok: false };
     }
     const updated = this.users.update(record.id, { lastLoginAt: new Date() }) ?? record;

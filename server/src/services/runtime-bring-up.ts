@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { newRuntimeToken, runtimeTokenHash } from '../runtimes/runtime-token';
 import { AppError } from '../errors/app-error';
+import type { StartFailureCause } from '../metrics/observers';
 import type { RuntimeRecord, RuntimeRepository } from '../repositories/runtime.repository';
 import type { HealthProbe } from '../runtimes/health-probe';
 import { redactingStream } from '../runtimes/log-redaction';
@@ -42,7 +43,8 @@ const HEALTH_POLL_MS = 250;
 const ERROR_LOG_LINES = 40;
 
 export class RuntimeStartError extends AppError {
-  constructor(message: string, detail: string) {
+  /** `failure`: the cause in one word, for the start failures metric. */
+  constructor(message: string, detail: string, readonly failure: StartFailureCause = 'other') {
     super(502, 'runtime_failed', message, { detail });
   }
 }
@@ -152,7 +154,7 @@ export class RuntimeBringUp {
     const restartsBefore = (await this.driver.find(owner.username))?.restartCount ?? 0;
     for (;;) {
       const container = await this.driver.find(owner.username);
-      if (!container) throw new RuntimeStartError('The runtime container disappeared while starting.', '');
+      if (!container) throw new RuntimeStartError('The runtime container disappeared while starting.', '', 'container_gone');
       // The restart policy hides a crash behind a new start: a restart during start-up is a crash.
       if (container.status === 'exited' || container.status === 'restarting' || container.restartCount > restartsBefore) {
         const logs = await this.lastLogs(owner.username);
@@ -166,11 +168,11 @@ export class RuntimeBringUp {
           oomKilled || (exitCode !== null && exitCode !== 0)
             ? causeInWords({ ...describeExit({ exitCode, oomKilled }), memoryMb: this.limitsOf(this.runtimes.find(owner.id)).memoryMb })
             : 'its process kept exiting and being restarted';
-        throw new RuntimeStartError(`The runtime stopped while starting: ${cause}.`, logs);
+        throw new RuntimeStartError(`The runtime stopped while starting: ${cause}.`, logs, oomKilled ? 'out_of_memory' : 'crashed');
       }
       if (container.status === 'running' && container.address && (await this.probe(container.address))) return container;
       if (Date.now() > deadline) {
-        throw new RuntimeStartError(`The runtime did not become healthy within ${this.settings.startTimeoutSeconds} s.`, await this.lastLogs(owner.username));
+        throw new RuntimeStartError(`The runtime did not become healthy within ${this.settings.startTimeoutSeconds} s.`, await this.lastLogs(owner.username), 'health_timeout');
       }
       await sleep(HEALTH_POLL_MS);
     }

@@ -8,6 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import { AppError, ServiceUnavailableError } from '../errors/app-error';
+import { NO_METRICS, type RuntimeObserver, type StartFailureCause } from '../metrics/observers';
 import type { RuntimeRecord, RuntimeRepository } from '../repositories/runtime.repository';
 import type { HealthProbe } from '../runtimes/health-probe';
 import { redactingStream } from '../runtimes/log-redaction';
@@ -50,6 +51,13 @@ function limitsRefusal(reason: string, memoryMb: number): string {
   return `The new limits were not applied: ${why}. The old limits are kept.`;
 }
 
+/** A failed start's cause in one word (the start failures metric). */
+function startFailureCause(error: unknown): StartFailureCause {
+  if (error instanceof DriverUnavailableError) return 'docker_unavailable';
+  if (error instanceof RuntimeStartError) return error.failure;
+  return 'other';
+}
+
 export class RuntimeService implements RuntimeRemoval {
   private readonly lock = new KeyedLock();
   private readonly activity: RuntimeActivity;
@@ -67,6 +75,8 @@ export class RuntimeService implements RuntimeRemoval {
     probe: HealthProbe,
     private readonly settings: RuntimeSettings,
     usageOptions: Partial<UsageSamplerOptions> = {},
+    /** Start and stop durations, start failures, idle stops (the platform's metrics). */
+    private readonly observer: RuntimeObserver = NO_METRICS,
   ) {
     this.activity = new RuntimeActivity(runtimes);
     this.bringer = new RuntimeBringUp(driver, runtimes, probe, settings);
@@ -111,7 +121,12 @@ export class RuntimeService implements RuntimeRemoval {
   start(context: RequestContext, owner: RuntimeOwner): Promise<RuntimeView> {
     return this.guard(() =>
       this.lock.run(owner.username, async () => {
-        await this.driver.ping();
+        try {
+          await this.driver.ping();
+        } catch (error) {
+          this.observer.runtimeStartFailed('docker_unavailable');
+          throw error;
+        }
         const began = Date.now();
         const step = (name: RuntimeStep, message?: string) =>
           this.events.emit({ username: owner.username, step: name, at: new Date().toISOString(), elapsedMs: Date.now() - began, message });
@@ -137,8 +152,10 @@ export class RuntimeService implements RuntimeRemoval {
           const notice = `The upgrade to ${target} failed (${(error as Error).message}); the runtime is back on ${previous}.`;
           this.runtimes.update(owner.id, { state: 'running', image: previous, errorMessage: notice, errorLogs: null, startedAt: new Date(), lastActivityAt: new Date() });
           this.audit.record(context, 'runtime.upgrade', owner.username, 'failure', { from: previous, to: target, rolledBack: true });
+          this.observer.runtimeStartFailed('upgrade_rolled_back');
         }
         step('ready');
+        this.observer.runtimeStarted((Date.now() - began) / 1000);
         // Healthy a moment ago: say so, rather than re-probe a host that may be busy starting others.
         // No usage yet: Docker 20.10 answers stats only on its once-a-second tick, which would hold
         // every start's answer for up to a second (bench/runtime.bench.mjs); the next status has it.
@@ -150,6 +167,7 @@ export class RuntimeService implements RuntimeRemoval {
   }
 
   private fail(context: RequestContext, owner: RuntimeOwner, error: unknown, step: (name: RuntimeStep, message?: string) => void, action: string): never {
+    this.observer.runtimeStartFailed(startFailureCause(error));
     if (error instanceof DriverUnavailableError) {
       this.runtimes.update(owner.id, { state: 'error', errorMessage: 'Docker stopped answering during the operation.', errorLogs: null });
       throw error;
@@ -171,6 +189,7 @@ export class RuntimeService implements RuntimeRemoval {
         if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { state: 'stopping' });
         step('stopping');
         await this.driver.stop(owner.username, STOP_GRACE_SECONDS);
+        this.observer.runtimeStopped((Date.now() - began) / 1000, reason);
         if (this.runtimes.find(owner.id)) this.runtimes.update(owner.id, { state: 'stopped', errorMessage: null, errorLogs: null, lastExit: null });
         this.reader.forgetHealth(owner.username);
         step('stopped');

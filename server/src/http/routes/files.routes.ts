@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { create as contentDisposition } from 'content-disposition';
 import express, { Router, type Request, type Response } from 'express';
@@ -7,6 +7,7 @@ import multer from 'multer';
 import { z } from 'zod';
 import { contextOf } from '../../auth/request-context';
 import { AppError } from '../../errors/app-error';
+import { NO_METRICS, type FileTransferObserver } from '../../metrics/observers';
 import type { FilesService, FileStat } from '../../services/files.service';
 import type { RuntimeOwner } from '../../services/runtime.service';
 import { parseInput } from '../../services/validate';
@@ -26,21 +27,38 @@ function sendStat(res: Response, stat: FileStat): Omit<FileStat, 'realPath'> {
   return { name: stat.name, type: stat.type, size: stat.size, modifiedAt: stat.modifiedAt, mode: stat.mode, etag: stat.etag, ...(stat.linkTarget !== undefined && { linkTarget: stat.linkTarget }) };
 }
 
+/** Counts the bytes passing through it (for the file bytes metric), as they go out. */
+function byteCounter(count: (bytes: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      count(chunk.length);
+      callback(null, chunk);
+    },
+  });
+}
+
 /** Sends a stream, or cuts the connection when the source fails after the headers went out. */
-async function stream(res: Response, body: Readable, done: Promise<void>, abort: () => void): Promise<void> {
+async function stream(res: Response, body: Readable, done: Promise<void>, abort: () => void, sent: (bytes: number) => void): Promise<void> {
   res.once('close', () => {
     if (!res.writableFinished) abort();
   });
   try {
-    await Promise.all([pipeline(body, res), done]);
+    await Promise.all([pipeline(body, byteCounter(sent), res), done]);
   } catch {
     res.destroy();
   }
 }
 
 /** The files API over one workspace: the caller's own, or for admins anyone's. */
-export function filesRoutes(files: FilesService, ownerOf: (req: Request) => RuntimeOwner, limits: { maxUploadBytes: number; maxTextEditBytes: number }): Router {
+export function filesRoutes(
+  files: FilesService,
+  ownerOf: (req: Request) => RuntimeOwner,
+  limits: { maxUploadBytes: number; maxTextEditBytes: number },
+  observer: FileTransferObserver = NO_METRICS,
+): Router {
   const router = Router({ mergeParams: true });
+  const sent = (bytes: number) => observer.fileBytes('out', bytes);
+  const received = (uploaded: { size: number }[]) => observer.fileBytes('in', uploaded.reduce((sum, file) => sum + file.size, 0));
   const upload = runtimeUpload((req) => {
     const { path, replace } = parseInput(uploadQuery, { ...req.query });
     return files.startUpload(contextOf(req), ownerOf(req), path, replace);
@@ -101,7 +119,7 @@ export function filesRoutes(files: FilesService, ownerOf: (req: Request) => Runt
     // A range that cannot be satisfied is refused (416) before any byte is read.
     const download = await files.read(contextOf(req), ownerOf(req), path, (stat) => rangeOf(req, stat));
     contentHeaders(res, download.stat, download.range, inline);
-    await stream(res, download.body, download.done, () => download.abort());
+    await stream(res, download.body, download.done, () => download.abort(), sent);
   });
 
   router.get('/archive', async (req, res) => {
@@ -110,7 +128,7 @@ export function filesRoutes(files: FilesService, ownerOf: (req: Request) => Runt
     const { name, body } = await files.archive(contextOf(req), ownerOf(req), paths);
     res.setHeader('Content-Type', 'application/zip');
     res.setHeader('Content-Disposition', contentDisposition(name));
-    await stream(res, body, Promise.resolve(), () => body.destroy());
+    await stream(res, body, Promise.resolve(), () => body.destroy(), sent);
   });
 
   router.post('/upload', async (req, res, next) => {
@@ -121,6 +139,7 @@ export function filesRoutes(files: FilesService, ownerOf: (req: Request) => Runt
       if (!req.get('Content-Length') || !Number.isSafeInteger(length)) throw new AppError(411, 'length_required', 'Send Content-Length with a file sent as the plain request body.');
       if (length > limits.maxUploadBytes) throw fromMulterError(new multer.MulterError('LIMIT_FILE_SIZE'), limits.maxUploadBytes);
       const uploaded = await files.uploadRaw(contextOf(req), ownerOf(req), path, name, length, replace, req);
+      received(uploaded);
       return void res.status(201).json({ files: uploaded });
     }
     upload.any()(req, res, (error?: unknown) => {
@@ -133,7 +152,10 @@ export function filesRoutes(files: FilesService, ownerOf: (req: Request) => Runt
       if (!session) return next(new AppError(400, 'empty_upload', 'The upload holds no files. Send them as multipart/form-data.'));
       session
         .then((opened) => opened.commit())
-        .then((uploaded) => res.status(201).json({ files: uploaded }), next);
+        .then((uploaded) => {
+          received(uploaded);
+          res.status(201).json({ files: uploaded });
+        }, next);
     });
   });
 
@@ -141,6 +163,7 @@ export function filesRoutes(files: FilesService, ownerOf: (req: Request) => Runt
     const { path } = parseInput(pathQuery, { ...req.query });
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const stat = await files.save(contextOf(req), ownerOf(req), path, { ifMatch: req.get('If-Match'), ifNoneMatch: req.get('If-None-Match') }, Readable.from([body]));
+    observer.fileBytes('in', body.length);
     res.json({ file: sendStat(res, stat) });
   });
 
