@@ -1,16 +1,16 @@
 /**
  * Hash routing for the signed-in part of the app: `#/` (home), `#/users`, `#/models` and
- * `#/admin-usage` (admins), `#/usage` (my model use) and `#/files/<folder>` (my workspace;
+ * `#/admin-usage` and `#/audit` (admins), `#/usage` (my model use) and `#/files/<folder>` (my workspace;
  * each name URI-encoded, so any name survives).
  * The hash keeps reloads and the back button working without server routes.
  */
-export type Route = 'home' | 'users' | 'files' | 'models' | 'usage' | 'admin-usage';
+export type Route = 'home' | 'users' | 'files' | 'models' | 'usage' | 'admin-usage' | 'audit';
 
 /** Routes that only admins see; anyone else who follows a link to one lands on home. */
-export const ADMIN_ROUTES: readonly Route[] = ['users', 'models', 'admin-usage'];
+export const ADMIN_ROUTES: readonly Route[] = ['users', 'models', 'admin-usage', 'audit'];
 
 /** Routes without a path: `#/<route>`. */
-const PLAIN: readonly Route[] = ['users', 'models', 'usage', 'admin-usage'];
+const PLAIN: readonly Route[] = ['users', 'models', 'usage', 'admin-usage', 'audit'];
 
 interface Location {
   route: Route;

@@ -17,6 +17,8 @@
  */
 import { ApiError, NETWORK_ERROR, UPLOAD_CANCELLED } from './errors';
 import type {
+  AuditFilter,
+  AuditPage,
   Credentials,
   FileEntry,
   FileStat,
@@ -306,7 +308,23 @@ export const api = {
 
   /** My own use: today, this month, my limits, the last `days` days and the models I may call. */
   myUsage: (days = 30) => request<MyUsage>('GET', `/me/usage?days=${days}`),
+
+  // --- the audit log (admins) ---
+
+  /** One page, newest first: `before` an entry id for older ones, `after` for newer ones. 400 validation_failed with fields. */
+  auditLog: (filter: AuditFilter, page: { limit?: number; before?: number; after?: number } = {}) =>
+    request<AuditPage>('GET', `/audit${auditQuery({ ...filter, ...page })}`),
+
+  /** Where every matching entry downloads from (a plain link: Content-Disposition attachment). */
+  auditExportUrl: (format: 'csv' | 'jsonl', filter: AuditFilter) => `${BASE}/audit.${format}${auditQuery(filter)}`,
 };
+
+function auditQuery(fields: AuditFilter & { limit?: number; before?: number; after?: number }): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) if (value !== undefined && value !== '') query.set(name, String(value));
+  const text = query.toString();
+  return text ? `?${text}` : '';
+}
 
 function rangeQuery(range: { from?: string; to?: string }): string {
   const query = new URLSearchParams();

@@ -340,3 +340,41 @@ export interface UsageReport {
   rows: UsageRow[];
   totals: { requests: number; errors: number; tokens: number; costUsd: number };
 }
+
+// --- the audit log (admins) ---
+
+export type AuditResult = 'success' | 'failure';
+
+/** One entry of GET /api/audit. `actor` is null for a failed sign-in with an unknown name. */
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string | null;
+  actorId: number | null;
+  action: string;
+  target: string | null;
+  result: AuditResult;
+  requestId: string | null;
+  ip: string | null;
+  detail: unknown;
+}
+
+/**
+ * What GET /api/audit and its exports narrow by. `action` ending in "." (or ".*") is a prefix;
+ * `from` and `to` are ISO 8601 (`to` not included).
+ */
+export interface AuditFilter {
+  actor?: string;
+  action?: string;
+  target?: string;
+  result?: AuditResult;
+  from?: string;
+  to?: string;
+}
+
+/** A page, newest first; `older` / `newer` are the cursors of the next pages, null at either end. */
+export interface AuditPage {
+  entries: AuditEntry[];
+  older: number | null;
+  newer: number | null;
+}
