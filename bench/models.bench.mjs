@@ -325,7 +325,9 @@ export async function run() {
     // network; its published loopback port goes through docker-proxy, a process more in the way.
     let litellmUrl = `http://127.0.0.1:${litellmPort}`;
     if (LITELLM_VIA === 'network') {
-      litellmUrl = `http://${await docker('inspect', '-f', '{{.NetworkSettings.IPAddress}}', LITELLM)}:4000`;
+      const address = await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', LITELLM);
+      if (!address) throw new Error(`${LITELLM} has no address on Docker's bridge`);
+      litellmUrl = `http://${address}:4000`;
       // Its address is known only now: the control plane again, on the same data, pointed at it.
       await server.stop();
       server = controlPlane(litellmUrl);

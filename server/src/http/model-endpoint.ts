@@ -68,7 +68,8 @@ export function modelEndpoint(gateway: ModelGateway, options: ModelEndpointOptio
     // Its size as read (body-parser refuses a body whose length differs from its Content-Length), unless it
     // came compressed: then the gateway measures the prompt itself, or a zipped prompt would reserve too little.
     const declared = Number(req.headers['content-length']);
-    const plain = (req.headers['content-encoding'] ?? 'identity').toLowerCase() === 'identity';
+    // Nor in another charset than UTF-8 (in UTF-16 a Chinese character takes 2 bytes, not 3).
+    const plain = (req.headers['content-encoding'] ?? 'identity').toLowerCase() === 'identity' && !/charset=(?!"?utf-8)/i.test(req.headers['content-type'] ?? '');
     const result = await gateway.chat(caller, body, gone, plain && Number.isSafeInteger(declared) && declared > 0 ? declared : null);
     if (result.kind === 'json') return writeJson(res, result.status, result.body);
     res.writeHead(result.status, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });

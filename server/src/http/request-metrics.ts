@@ -29,7 +29,8 @@ function patternOf(req: Request, routePath: unknown): string {
     const at = segments.findLastIndex((segment) => !segment.startsWith(':') && decode(segment) === value);
     if (at > 0) segments[at] = `:${name}`;
   }
-  const pattern = segments.join('/') + (typeof routePath === 'string' ? routePath : '/*');
+  // Express matches paths whatever their case: `/API/health` is `/api/health`, not a series of its own.
+  const pattern = segments.map((segment) => (segment.startsWith(':') ? segment : segment.toLowerCase())).join('/') + (typeof routePath === 'string' ? routePath : '/*');
   return pattern.length > 1 ? pattern.replace(/\/$/, '') : pattern;
 }
 

@@ -6,7 +6,7 @@
  * call passes here, and fetch's WHATWG Request/Response, Headers and web streams were the largest part of
  * what the model endpoint added to a call (docs/benchmarks.md, issue #10). A body arrives as Node buffers.
  */
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool } from 'undici';
 import { AppError, ClientGoneError } from '../errors/app-error';
 
 export interface LiteLlmSettings {
@@ -46,7 +46,9 @@ export class LiteLlmClient {
   private readonly pool: Pool;
 
   constructor(private readonly settings: LiteLlmSettings) {
-    this.pool = new Pool(new URL(settings.url).origin, { headersTimeout: CALL_TIMEOUT_MS, bodyTimeout: CALL_TIMEOUT_MS, keepAliveTimeout: 30_000 });
+    // An idle connection is dropped before LiteLLM's server (uvicorn: 5 s) drops it, or a call sent on it
+    // just as the server closes it would fail (a POST is not retried).
+    this.pool = new Pool(new URL(settings.url).origin, { headersTimeout: CALL_TIMEOUT_MS, bodyTimeout: CALL_TIMEOUT_MS, keepAliveTimeout: 4_000 });
   }
 
   get configured(): boolean {
@@ -135,7 +137,7 @@ function answerOf(response: Awaited<ReturnType<Pool['request']>>): UpstreamAnswe
 }
 
 function describe(error: unknown): string {
-  if (error instanceof undiciErrors.UndiciError || error instanceof Error) {
+  if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     return typeof code === 'string' ? `${error.message} (${code})` : error.message;
   }

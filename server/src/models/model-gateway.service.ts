@@ -330,12 +330,17 @@ export class ModelGateway {
     return new ModelCallError(502, 'upstream_error', 'The model provider failed to answer. Try again in a minute; if it keeps failing, tell an admin.', { detail });
   }
 
+  /** Never throws: it runs in a stream's `finally` and after an answer went out, where a throw would end the process or keep the call's reservation. */
   private meter(call: NewModelCall): void {
-    this.observer.modelCall(call);
     try {
       this.calls.insert(call);
     } catch (error) {
       this.logger.error('could not record a model call', { error, user: call.username, model: call.model });
+    }
+    try {
+      this.observer.modelCall(call);
+    } catch (error) {
+      this.logger.error('could not count a model call in the metrics', { error, model: call.model });
     }
   }
 }
@@ -374,10 +379,13 @@ function costOf(header: string | null): number | null {
   return Number.isFinite(cost) && cost >= 0 ? cost : null;
 }
 
+/** A provider's count, if it is one: a whole number of at least 0 (else 0: what it sent is not usable). */
+const count = (value: unknown) => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : 0);
+
 function tokensOf(usage: Usage | undefined): { promptTokens: number; completionTokens: number; cachedTokens: number } {
   return {
-    promptTokens: usage?.prompt_tokens ?? 0,
-    completionTokens: usage?.completion_tokens ?? 0,
-    cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
+    promptTokens: count(usage?.prompt_tokens),
+    completionTokens: count(usage?.completion_tokens),
+    cachedTokens: count(usage?.prompt_tokens_details?.cached_tokens),
   };
 }

@@ -75,8 +75,9 @@ export class ReadinessService {
     try {
       await Promise.race([this.sources.driver.ping(), timeout]);
       return { status: 'ready' };
-    } catch (error) {
-      return { status: 'not_ready', message: error instanceof Error ? error.message : String(error) };
+    } catch {
+      // Not the error's own words: this answer is public, and they name sockets and addresses.
+      return { status: 'not_ready', message: 'Docker does not answer.' };
     } finally {
       clearTimeout(timer);
     }
@@ -88,9 +89,9 @@ export class ReadinessService {
       if (status.state === 'ready') return { status: 'ready' };
       // Nothing to serve yet, so nothing is missing: the platform works without models.
       if (status.state === 'not_set_up') return { status: 'ready', message: 'No model is set up yet.' };
-      return { status: 'not_ready', message: status.message ?? status.state };
-    } catch (error) {
-      return { status: 'not_ready', message: error instanceof Error ? error.message : String(error) };
+      return { status: 'not_ready', message: status.state === 'restarting' ? 'LiteLLM is restarting.' : 'LiteLLM does not answer.' };
+    } catch {
+      return { status: 'not_ready', message: 'LiteLLM does not answer.' };
     }
   }
 
