@@ -144,9 +144,9 @@ export interface Platform {
 
 export function createPlatform(config: Config, logger: Logger, database: DatabaseHandle, options: { webDir?: string; driver?: RuntimeDriver } = {}): Platform {
   const driver = options.driver ?? createDriver(config);
-  // Runtimes by state are counted from the database when Prometheus asks (metrics/platform-metrics.ts).
-  const runtimeRows = new RuntimeRepository(database.db);
-  const metrics = new PlatformMetrics({ runtimeStates: RUNTIME_STATES, runtimesByState: () => runtimeRows.countByState() });
+  // Runtimes by state are counted from the database when Prometheus asks (metrics/platform-metrics.ts), by
+  // the services' own repository: the services are made with the metrics, so it is reached once they exist.
+  const metrics = new PlatformMetrics({ runtimeStates: RUNTIME_STATES, runtimesByState: () => services.repositories.runtimes.countByState() });
   const services = createServices(database, config, driver, logger, metrics);
   // With the proxy in a container, it is joined to runtimes' networks and is the one source of X-Forwarded-*.
   const proxy = config.proxyContainer
